@@ -1,0 +1,1 @@
+"""Price book, plans and the usage ledger (built in the billing issue)."""

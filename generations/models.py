@@ -1,0 +1,1 @@
+"""Generations and their events (built in the lifecycle issue)."""

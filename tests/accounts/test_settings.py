@@ -1,0 +1,42 @@
+"""Settings refuse an unsafe production start, and a configured one passes `check --deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ENV", "PYTEST_VERSION")}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = manage("check", DJANGO_ENV="production")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_off_without_secret_key_refuses_to_start():
+    result = manage("check", DEBUG="false")
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_configured_production_passes_check_deploy():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="p" + os.urandom(40).hex(),
+        ALLOWED_HOSTS="studio.example.com",
+        SITE_URL="https://studio.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
