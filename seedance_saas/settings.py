@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_q",
     "accounts",
     "billing",
+    "webhooks",
     "generations",
 ]
 
@@ -216,6 +217,8 @@ STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 TRIAL_CREDIT_USD = Decimal(env.str("TRIAL_CREDIT_USD", default="5"))
+
+# --- Partner webhooks -----------------------------------------------------------
 
 # --- Internationalization ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -8,7 +8,11 @@ from django.views.static import serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("seedance_saas.api_urls")),
     path("", include("accounts.urls")),
+    path("", include("generations.urls")),
+    path("", include("billing.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,1 @@
+"""Partner webhook endpoints and deliveries (built in the partner API issue)."""

@@ -1,0 +1,3 @@
+"""Browser and hook routes of webhooks."""
+
+urlpatterns: list = []
