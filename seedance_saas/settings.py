@@ -208,6 +208,13 @@ EACHLABS_API_KEY = env.str("EACHLABS_API_KEY", default="")
 EACHLABS_SIMULATED = not EACHLABS_API_KEY
 EACHLABS_BASE_URL = env.str("EACHLABS_BASE_URL", default="https://api.eachlabs.ai/v1").rstrip("/")
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
+# The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
+EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")
+EACHLABS_SIMULATOR_FAILURE_RATE = env.float("EACHLABS_SIMULATOR_FAILURE_RATE", default=0.0)
+EACHLABS_SIMULATOR_OUTPUT_RETENTION_S = env.float("EACHLABS_SIMULATOR_OUTPUT_RETENTION_S", default=3600.0)
+EACHLABS_SIMULATOR_SEED = env.int("EACHLABS_SIMULATOR_SEED", default=None)
+# A daemon thread per process sends the simulator's due webhooks; tests call deliver_webhooks() instead.
+EACHLABS_SIMULATOR_BACKGROUND = env.bool("EACHLABS_SIMULATOR_BACKGROUND", default=not TESTING)
 EACHLABS_CONNECT_TIMEOUT_S = env.float("EACHLABS_CONNECT_TIMEOUT_S", default=5.0)
 EACHLABS_READ_TIMEOUT_S = env.float("EACHLABS_READ_TIMEOUT_S", default=30.0)
 SEEDANCE_ENABLE_1080P = env.bool("SEEDANCE_ENABLE_1080P", default=False)

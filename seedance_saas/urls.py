@@ -15,5 +15,8 @@ urlpatterns = [
     path("", include("webhooks.urls")),
 ]
 
+if settings.EACHLABS_SIMULATED:  # the in-process provider simulator's output videos
+    urlpatterns += [path("", include("generations.simulator_urls"))]
+
 if settings.DEBUG:
     urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
