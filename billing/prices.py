@@ -1,0 +1,93 @@
+"""The price book: every rate, every rounding rule and the billed-seconds rule live here and nowhere else."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from seedance_saas.errors import InvalidInput
+
+CURRENCY = "usd"
+RESOLUTIONS = ("480p", "720p", "1080p")
+DEFAULT_RESOLUTION = "720p"
+MIN_SECONDS = 4
+MAX_SECONDS = 15
+AUTO = "auto"
+# What the provider charges us per second (USD); the default plan sells at exactly these rates.
+PROVIDER_COST_PER_SECOND = {"480p": Decimal("0.1412"), "720p": Decimal("0.3024"), "1080p": Decimal("0.685")}
+LEDGER_QUANTUM = Decimal("0.0001")
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """A ledger amount: 4 decimals, half up."""
+    return Decimal(value).quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def money_display(value: Decimal) -> Decimal:
+    """An amount for people: cents, half up."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def resolution_normalize(resolution: str | None) -> str:
+    resolution = resolution or DEFAULT_RESOLUTION
+    if resolution not in RESOLUTIONS:
+        raise InvalidInput(
+            f"Unknown resolution {resolution!r}.", fields={"resolution": [f"Choose one of {', '.join(RESOLUTIONS)}."]}
+        )
+    return resolution
+
+
+def duration_normalize(duration: int | str | None) -> int | str:
+    """A whole number of seconds in 4..15, or "auto" (None means auto)."""
+    if duration is None or duration == AUTO:
+        return AUTO
+    try:
+        seconds = int(str(duration))
+    except ValueError:
+        seconds = None
+    if seconds is None or not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise InvalidInput(
+            f"Duration must be {MIN_SECONDS}-{MAX_SECONDS} seconds or 'auto'.",
+            fields={"duration": [f"Use a whole number from {MIN_SECONDS} to {MAX_SECONDS}, or 'auto'."]},
+        )
+    return seconds
+
+
+def billed_seconds(*, requested_duration: int | str | None, measured_seconds: float | Decimal | None = None) -> int:
+    """A fixed duration bills as requested; "auto" bills the measured length rounded up to a whole second."""
+    duration = duration_normalize(requested_duration)
+    if duration != AUTO:
+        return duration
+    if measured_seconds is None:
+        raise InvalidInput("An 'auto' duration needs the measured length of the video to be billed.")
+    try:
+        # Via str() so a float like 4.0 is not read as 4.0000000000000001.
+        measured = Decimal(str(measured_seconds))
+    except InvalidOperation as exc:
+        raise InvalidInput(f"Measured length {measured_seconds!r} is not a number.") from exc
+    if not measured.is_finite() or measured <= 0:
+        raise InvalidInput(f"Measured length {measured_seconds!r} must be a positive number of seconds.")
+    return int(math.ceil(measured))
+
+
+def seconds_range(duration: int | str | None) -> tuple[int, int]:
+    """The fewest and most seconds a request can bill: exact for a fixed duration, 4..15 for auto."""
+    duration = duration_normalize(duration)
+    if duration == AUTO:
+        return MIN_SECONDS, MAX_SECONDS
+    return duration, duration
+
+
+def amount(*, unit_price: Decimal, seconds: int) -> Decimal:
+    return money(Decimal(unit_price) * seconds)
+
+
+def provider_cost(*, resolution: str, seconds: int) -> Decimal:
+    return amount(unit_price=PROVIDER_COST_PER_SECOND[resolution], seconds=seconds)
+
+
+def stripe_unit_amount_decimal(unit_price: Decimal) -> str:
+    """A per-second price in cents, as Stripe's `unit_amount_decimal` wants it (0.3024 USD -> "30.24")."""
+    cents = (Decimal(unit_price) * 100).quantize(Decimal("0.000001")).normalize()
+    return format(cents, "f")

@@ -1,0 +1,136 @@
+"""Every billing read, scoped to one organization: prices, spend against limits, usage summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.db.models.query import QuerySet
+
+from accounts.models import Organization
+from billing import prices, services
+from billing.models import AuthorizationState, BillingAccount, ReportState, SpendAuthorization, UsageRecord
+
+GROUP_BY = ("resolution", "end_user", "day")
+
+
+def price_list(*, organization: Organization | None = None) -> dict[str, Decimal]:
+    """Per-second sell price per resolution: the organization's plan, or the public default plan."""
+    plan = services.billing_account_get(organization=organization).plan if organization else services.plan_default()
+    return {resolution: plan.unit_price(resolution) for resolution in prices.RESOLUTIONS}
+
+
+def billing_account(*, organization: Organization) -> BillingAccount:
+    return services.billing_account_get(organization=organization)
+
+
+@dataclass(frozen=True)
+class SpendSummary:
+    standing: str
+    period_start: date
+    period_end: date
+    spent: Decimal
+    authorized: Decimal
+    limit: Decimal | None
+    remaining: Decimal | None
+    trial_credit: Decimal
+    trial_credit_left: Decimal
+    stripe_configured: bool
+    currency: str = prices.CURRENCY
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def spend_summary(*, organization: Organization, start: date | None = None, end: date | None = None) -> SpendSummary:
+    """Spent in the period (this calendar month by default), authorized in flight, the limit and the trial left."""
+    account = services.billing_account_get(organization=organization)
+    start = start or services.period_start()
+    end = end or _next_month(start)
+    spent = _sum(UsageRecord.objects.filter(organization=organization, period__gte=start, period__lt=end))
+    authorized = _sum(SpendAuthorization.objects.filter(organization=organization, state=AuthorizationState.HELD))
+    limit = account.monthly_spend_limit
+    return SpendSummary(
+        standing=account.standing,
+        period_start=start,
+        period_end=end,
+        spent=spent,
+        authorized=authorized,
+        limit=limit,
+        remaining=None if limit is None else max(limit - spent - authorized, Decimal("0")),
+        trial_credit=account.trial_credit,
+        trial_credit_left=max(account.trial_credit - services.trial_committed(organization=organization), Decimal(0)),
+        stripe_configured=services.stripe_configured(),
+    )
+
+
+def _sum(queryset) -> Decimal:
+    return queryset.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    start: datetime
+    end: datetime
+    group_by: str
+    seconds: int
+    amount: Decimal
+    count: int
+    groups: list[dict] = field(default_factory=list)
+    currency: str = prices.CURRENCY
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def usage_record_list(
+    *, organization: Organization, start: date | datetime | None = None, end: date | datetime | None = None
+) -> QuerySet[UsageRecord]:
+    """The ledger of one organization, newest first; `end` is exclusive."""
+    records = UsageRecord.objects.filter(organization=organization).select_related("end_user")
+    if start is not None:
+        records = records.filter(completed_at__gte=_as_datetime(start))
+    if end is not None:
+        records = records.filter(completed_at__lt=_as_datetime(end))
+    return records.order_by("-completed_at")
+
+
+def usage_summary(
+    *, organization: Organization, start: date | datetime, end: date | datetime, group_by: str
+) -> UsageSummary:
+    """Totals and groups (by resolution, end user or UTC day) of the ledger in [start, end); refunds net out."""
+    if group_by not in GROUP_BY:
+        from seedance_saas.errors import InvalidInput
+
+        raise InvalidInput(f"group_by must be one of {', '.join(GROUP_BY)}.", fields={"group_by": list(GROUP_BY)})
+    start, end = _as_datetime(start), _as_datetime(end)
+    records = usage_record_list(organization=organization, start=start, end=end).order_by()
+    key = {"resolution": "resolution", "end_user": "end_user__external_id", "day": "day"}[group_by]
+    if group_by == "day":
+        records = records.annotate(day=TruncDate("completed_at", tzinfo=UTC))
+    rows = records.values(key).annotate(seconds=Sum("seconds"), amount=Sum("amount"), count=Count("id")).order_by(key)
+    groups = [
+        {"key": row[key], "seconds": row["seconds"], "amount": row["amount"], "count": row["count"]} for row in rows
+    ]
+    return UsageSummary(
+        start=start,
+        end=end,
+        group_by=group_by,
+        seconds=sum(g["seconds"] for g in groups),
+        amount=sum((g["amount"] for g in groups), Decimal("0")),
+        count=sum(g["count"] for g in groups),
+        groups=groups,
+    )
+
+
+def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:
+    """Operator view across tenants: usage still owed to Stripe."""
+    records = UsageRecord.objects.filter(report_state=ReportState.PENDING).order_by("completed_at")
+    return records[:limit] if limit else records
