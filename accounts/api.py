@@ -1,7 +1,10 @@
-"""The tenant-scoped base view every partner API view builds on."""
+"""The tenant-scoped base view every partner API view builds on, and the end-user endpoints."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework.views import APIView
 
 
@@ -29,3 +32,12 @@ class TenantAPIView(APIView):
     @property
     def api_key(self):
         return self.request.auth
+
+    def get_tenant_object(self, queryset: QuerySet | type[Model], **lookup) -> Model:
+        """One object of the caller's organization; any other organization's answers 404, never 403."""
+        if isinstance(queryset, type):
+            queryset = queryset._default_manager.all()
+        try:
+            return queryset.get(organization=self.organization, **lookup)
+        except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+            raise Http404 from exc

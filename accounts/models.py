@@ -52,6 +52,16 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    api_create_rate_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="API writes per minute per key; empty means the default (API_CREATE_RATE_PER_MINUTE).",
+    )
+    api_read_rate_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="API reads per minute per key; empty means the default (API_READ_RATE_PER_MINUTE).",
+    )
 
     class Meta:
         ordering = ["name"]

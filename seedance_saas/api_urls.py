@@ -1,9 +1,39 @@
 """Routes of the partner API under /api/v1/, and its schema and docs."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from seedance_saas.errors import api_not_found
+from webhooks import api as webhooks_api
+
+v1 = [
+    path("webhook-endpoints/", webhooks_api.WebhookEndpointListView.as_view(), name="webhook-endpoint-list"),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/",
+        webhooks_api.WebhookEndpointDetailView.as_view(),
+        name="webhook-endpoint-detail",
+    ),
+    path(
+        "webhook-endpoints/<uuid:endpoint_id>/rotate-secret/",
+        webhooks_api.WebhookEndpointRotateSecretView.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
+    path("webhook-deliveries/", webhooks_api.WebhookDeliveryListView.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>/",
+        webhooks_api.WebhookDeliveryDetailView.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        "webhook-deliveries/<uuid:delivery_id>/replay/",
+        webhooks_api.WebhookDeliveryReplayView.as_view(),
+        name="webhook-delivery-replay",
+    ),
+]
+
 urlpatterns = [
+    *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in v1],
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -67,29 +71,68 @@ def _flatten_detail(detail) -> str:
     return str(detail)
 
 
+def _messages(value) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{key}: {_flatten_detail(item)}" for key, item in value.items()]
+    if isinstance(value, list):
+        return [_flatten_detail(item) for item in value]
+    return [str(value)]
+
+
 def _as_field_errors(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: [str(m) for m in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+        return {str(key): _messages(value) for key, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+# DRF's default codes, renamed where a partner reads them better.
+_CODES = {
+    "not_authenticated": "unauthenticated",
+    "authentication_failed": "unauthenticated",
+    "parse_error": "malformed_request",
+}
 
 
 def api_exception_handler(exc, context):
     """DRF exception handler: every error answers {"error": {"code", "message", "fields"?}}."""
     if isinstance(exc, ServiceError):
-        return Response({"error": exc.as_dict()}, status=exc.status_code)
+        headers = {"Retry-After": "1"} if exc.code == "idempotency_in_progress" else None
+        return Response({"error": exc.as_dict()}, status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound("No such object, or it belongs to another organization.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        exc = exceptions.NotAuthenticated("Send an API key: 'Authorization: Bearer <key>'.")
+    elif isinstance(exc, RequestDataTooBig):
+        return Response(error_body("request_too_large", "The request body is too large."), status=413)
+    elif isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", "The request could not be read."), status=400)
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        # A bug, not the caller's fault: log it, and still answer in the one shape.
+        logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        return Response(
+            error_body("internal_error", "Something went wrong on our side; it has been logged. Try again later."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, exceptions.ValidationError):
         fields = _as_field_errors(exc.detail)
         response.data = error_body("invalid_input", "Some fields are not valid: " + _flatten_detail(exc.detail), fields)
         return response
     code = getattr(exc, "default_code", "error")
+    code = _CODES.get(code, code)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         response.status_code = status.HTTP_401_UNAUTHORIZED
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response.headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
     response.data = error_body(code, _flatten_detail(getattr(exc, "detail", str(exc))))
     return response
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/ answer JSON, not the HTML 404 page."""
+    return JsonResponse(
+        error_body("not_found", f"There is no API endpoint at {request.path}. See /api/docs/."), status=404
+    )

@@ -166,6 +166,7 @@ END_USER_ID_SECRET = env.str("END_USER_ID_SECRET", default=SECRET_KEY)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.authentication.HasOrganization"],
+    "DEFAULT_THROTTLE_CLASSES": ["seedance_saas.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "seedance_saas.errors.api_exception_handler",
@@ -226,6 +227,22 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 TRIAL_CREDIT_USD = Decimal(env.str("TRIAL_CREDIT_USD", default="5"))
 
 # --- Partner webhooks -----------------------------------------------------------
+# Seconds between a failed attempt and the next one (about a day in all).
+WEBHOOKS_RETRY_SCHEDULE_S = env.list(
+    "WEBHOOKS_RETRY_SCHEDULE_S", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+WEBHOOKS_TIMEOUT_S = env.float("WEBHOOKS_TIMEOUT_S", default=10.0)
+# An endpoint whose deliveries all fail for this long, or this many times in a row, is disabled.
+WEBHOOKS_DISABLE_AFTER_HOURS = env.float("WEBHOOKS_DISABLE_AFTER_HOURS", default=24.0)
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=100)
+# http://127.0.0.1 endpoints (tests, local development); otherwise HTTPS to public hosts only.
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = env.bool("WEBHOOKS_ALLOW_HTTP_LOCALHOST", default=DEBUG)
+
+# --- Partner API limits ---------------------------------------------------------
+API_CREATE_RATE_PER_MINUTE = env.int("API_CREATE_RATE_PER_MINUTE", default=60)
+API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=600)
+API_ANONYMOUS_RATE_PER_MINUTE = env.int("API_ANONYMOUS_RATE_PER_MINUTE", default=60)
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 
 # --- Internationalization ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,0 +1,109 @@
+"""Shared pieces of the partner API: the error schema and examples, and cursor pagination."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import CursorPagination
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: branch on this.")
+    message = serializers.CharField(help_text="Human-readable; may change.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors per field (only on 400 invalid_input).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERRORS = {
+    400: ("Bad input; `fields` names each wrong field.", "invalid_input", "Some fields are not valid: url: ..."),
+    401: ("Missing, unknown or revoked API key.", "unauthenticated", "This API key is unknown or has been revoked."),
+    402: ("Billing does not allow this (spend limit, standing).", "payment_required", "Add a payment method."),
+    404: ("No such object in your organization.", "not_found", "No such object, or it belongs to another ..."),
+    409: ("Conflicts with the object's state or an idempotency key.", "conflict", "This cannot be done now."),
+    413: ("The request body is too large.", "request_too_large", "The request body is too large."),
+    415: ("Unsupported Content-Type.", "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
+    429: ("Too many requests; wait `Retry-After` seconds.", "throttled", "Request was throttled. Expected ..."),
+}
+
+
+def error_responses(*statuses: int) -> dict:
+    """OpenAPI responses for these error statuses (401 and 429 are added to every authenticated endpoint)."""
+    responses = {}
+    for status in sorted(set(statuses)):
+        description, code, message = _ERRORS[status]
+        example = {"error": {"code": code, "message": message}}
+        if status == 400:
+            example["error"]["fields"] = {"url": ["Webhook URLs must use https://."]}
+        responses[status] = OpenApiResponse(
+            ErrorSerializer,
+            description=description,
+            examples=[OpenApiExample(code, value=example, status_codes=[str(status)], response_only=True)],
+        )
+    return responses
+
+
+def authed_errors(*statuses: int) -> dict:
+    return error_responses(401, 429, *statuses)
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string (<= 255 chars), e.g. a UUID. Repeating a POST with the same key and body replays the "
+        "first successful answer (header `Idempotent-Replayed: true`); the same key with another body answers 409 "
+        "`idempotency_key_reused`; while the first is running, 409 `idempotency_in_progress`. Kept 24 h."
+    ),
+)
+
+
+class ApiCursorPagination(CursorPagination):
+    """Newest first; stable under inserts; `?cursor=` from `next`/`previous`, `?page_size=` up to 100."""
+
+    ordering = ("-created_at", "-pk")
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound as exc:
+            raise exceptions.ValidationError(
+                {"cursor": ["This cursor is not valid; use `next` or `previous`."]}
+            ) from exc
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise exceptions.ValidationError({"page_size": [f"Use a whole number from 1 to {self.max_page_size}."]})
+        return super().get_page_size(request)
+
+
+def paginated(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of one page of a cursor-paginated list of `serializer_class`."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        name=f"Paginated{name}List",
+        fields={
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+def paginate(view, queryset, serializer_class, **serializer_kwargs):
+    """One page of `queryset` as a DRF Response, through ApiCursorPagination."""
+    paginator = ApiCursorPagination()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)

@@ -1,0 +1,51 @@
+"""Per-API-key rate limits (a write rate and a read rate, overridable per organization)."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+WINDOW_S = 60
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def rates_for(organization) -> tuple[int, int]:
+    """(writes, reads) per minute per key for this organization."""
+    create = getattr(organization, "api_create_rate_per_minute", None) or settings.API_CREATE_RATE_PER_MINUTE
+    read = getattr(organization, "api_read_rate_per_minute", None) or settings.API_READ_RATE_PER_MINUTE
+    return create, read
+
+
+class ApiKeyRateThrottle(BaseThrottle):
+    """A fixed one-minute window counted in the shared cache, per key and per kind of request.
+
+    A fixed window is one cache increment per request (the sliding-window history DRF
+    keeps would rewrite a list of 600 timestamps on every read); the cache is shared by
+    every web process (database or Redis), so the limit holds across a fleet.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        api_key = request.auth
+        write = request.method in WRITE_METHODS
+        if api_key is None:
+            limit, who = settings.API_ANONYMOUS_RATE_PER_MINUTE, f"ip:{self.get_ident(request)}"
+        else:
+            create, read = rates_for(api_key.organization)
+            limit, who = (create if write else read), f"key:{api_key.pk}"
+        now = time.time()
+        window = int(now // WINDOW_S)
+        self.wait_s = (window + 1) * WINDOW_S - now
+        cache_key = f"throttle:{'w' if write else 'r'}:{who}:{window}"
+        cache.add(cache_key, 0, timeout=WINDOW_S + 5)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.set(cache_key, 1, timeout=WINDOW_S + 5)
+            count = 1
+        return count <= limit
+
+    def wait(self) -> float:
+        return self.wait_s

@@ -1,0 +1,99 @@
+"""Shapes of webhook endpoints and deliveries in the partner API (input checks only; services decide)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "enabled",
+            "disabled_at",
+            "disabled_reason",
+            "consecutive_failures",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES))
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+    secret = serializers.CharField(help_text="whsec_<base64>: verify the webhook-signature header with it.")
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, help_text="https:// URL of your receiver.")
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES),
+        required=False,
+        allow_empty=False,
+        help_text="Defaults to every event type.",
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class WebhookEndpointUpdateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, required=False)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, allow_empty=False
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False, help_text="true re-enables a disabled endpoint.")
+
+
+class AttemptSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    latency_ms = serializers.IntegerField()
+    response_excerpt = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    endpoint_id = serializers.UUIDField(read_only=True)
+    replay_of = serializers.UUIDField(source="replay_of_id", read_only=True, allow_null=True)
+    attempt_log = AttemptSerializer(many=True, read_only=True)
+    payload = serializers.JSONField(read_only=True, help_text="The exact JSON body sent.")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "endpoint_id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "last_status_code",
+            "last_latency_ms",
+            "last_response_excerpt",
+            "last_error",
+            "delivered_at",
+            "created_at",
+            "replay_of",
+            "payload",
+            "attempt_log",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliveryFilterSerializer(serializers.Serializer):
+    endpoint_id = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=DeliveryStatus.values, required=False)
+    event_type = serializers.ChoiceField(choices=EVENT_TYPES, required=False)
