@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from accounts.models import ApiKey, EndUser, Membership, Organization, User
+from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, User
 
 
 def membership_list(*, user: User) -> QuerySet[Membership]:
@@ -38,3 +42,40 @@ def end_user_list(*, organization: Organization) -> QuerySet[EndUser]:
 
 def end_user_get(*, organization: Organization, external_id: str) -> EndUser:
     return get_object_or_404(EndUser, organization=organization, external_id=external_id)
+
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def invitation_is_pending(invitation: Invitation) -> bool:
+    """Not accepted, not revoked, not expired."""
+    return (
+        invitation.accepted_at is None
+        and invitation.revoked_at is None
+        and invitation.created_at > timezone.now() - INVITATION_TTL
+    )
+
+
+def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitation]:
+    """Invitations still waiting for an answer, newest first."""
+    return (
+        Invitation.objects.filter(
+            organization=organization,
+            accepted_at=None,
+            revoked_at=None,
+            created_at__gt=timezone.now() - INVITATION_TTL,
+        )
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_get(*, organization: Organization, invitation_id: int) -> Invitation:
+    return get_object_or_404(Invitation, organization=organization, pk=invitation_id)
+
+
+def invitation_get_by_token(*, token: str) -> Invitation | None:
+    """The pending invitation behind an emailed token; the token itself is the capability, so no organization."""
+    token_hash = hashlib.sha256((token or "").encode()).hexdigest()
+    invitation = Invitation.objects.select_related("organization", "invited_by").filter(token_hash=token_hash).first()
+    return invitation if invitation is not None and invitation_is_pending(invitation) else None

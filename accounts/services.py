@@ -1,20 +1,27 @@
-"""Every write in accounts: organizations, memberships, API keys, end users."""
+"""Every write in accounts: organizations, memberships, invitations, API keys, end users."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
-from accounts.models import ApiKey, EndUser, Membership, Organization, Role, User
+from accounts import selectors
+from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, Role, User
 from accounts.signals import organization_created
-from seedance_saas.errors import Conflict, InvalidInput
+from seedance_saas.errors import Conflict, InvalidInput, NotFound, ServiceError
+
+logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "sk_live_"
 API_KEY_VISIBLE_CHARS = 12
@@ -173,3 +180,115 @@ def end_user_update(*, end_user: EndUser, monthly_spend_limit=..., blocked: bool
     if fields:
         end_user.save(update_fields=fields)
     return end_user
+
+
+# --- Team: roles, removal, invitations ---------------------------------------------
+
+
+class NotAllowed(ServiceError):
+    """The acting member's role does not allow this change."""
+
+    code = "forbidden"
+    status_code = 403
+    default_message = "Your role does not allow this."
+
+
+def role_grant_check(*, actor: Membership, role: str, target: Membership | None = None) -> None:
+    """Owners and admins manage members; only an owner may make or unmake an owner."""
+    if not actor.can_manage:
+        raise NotAllowed("Only owners and admins can manage the team.")
+    touches_owner = role == Role.OWNER or (target is not None and target.role == Role.OWNER)
+    if touches_owner and actor.role != Role.OWNER:
+        raise NotAllowed("Only an owner can make someone an owner or change an owner's role.")
+
+
+def member_set_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    """A role change made by `actor`, who must be allowed to make it."""
+    role_grant_check(actor=actor, role=role, target=membership)
+    return membership_set_role(membership=membership, role=role)
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership) -> None:
+    """Takes a member out of the organization; the last owner stays."""
+    role_grant_check(actor=actor, role=membership.role, target=membership)
+    owners = Membership.objects.select_for_update().filter(organization=membership.organization, role=Role.OWNER)
+    if membership.role == Role.OWNER and owners.count() <= 1:
+        raise Conflict("An organization needs at least one owner; make someone else owner first.")
+    membership.delete()
+
+
+def _send_invitation_email(*, invitation: Invitation, token: str) -> None:
+    accept_url = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
+    inviter = invitation.invited_by.email if invitation.invited_by else "A teammate"
+    context = {
+        "invitation": invitation,
+        "accept_url": accept_url,
+        "inviter": inviter,
+        "ttl_days": selectors.INVITATION_TTL.days,
+    }
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{inviter} invited you to {invitation.organization.name}",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_create(*, actor: Membership, email: str, role: str = Role.MEMBER) -> tuple[Invitation, str]:
+    """Invites `email` into the actor's organization and emails the link; returns the invitation and its token.
+
+    Only the token's SHA-256 is stored. A new invitation to the same address replaces a pending one.
+    """
+    organization = actor.organization
+    email = (email or "").strip().lower()
+    if not email or "@" not in email:
+        raise InvalidInput("Enter an email address.", fields={"email": ["Enter a valid email address."]})
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
+    role_grant_check(actor=actor, role=role)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise Conflict(f"{email} is already a member of {organization.name}.", fields={"email": ["Already a member."]})
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        Invitation.objects.filter(
+            organization=organization, email__iexact=email, accepted_at=None, revoked_at=None
+        ).update(revoked_at=timezone.now())
+        invitation = Invitation.objects.create(
+            organization=organization, email=email, role=role, token_hash=_hash_secret(token), invited_by=actor.user
+        )
+    try:
+        _send_invitation_email(invitation=invitation, token=token)
+    except Exception as exc:  # SMTP failures vary by backend; an invitation nobody received must not linger
+        logger.exception("invitation email to %s failed", email)
+        invitation_revoke(invitation=invitation)
+        raise ServiceError("We could not send the invitation email; please try again.", code="email_failed") from exc
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Turns a pending invitation addressed to `user`'s email into a membership (idempotent for members)."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(token_hash=_hash_secret(token or ""))
+        .first()
+    )
+    if invitation is None or not selectors.invitation_is_pending(invitation):
+        raise NotFound("This invitation is no longer valid; ask for a new one.")
+    if invitation.email.lower() != user.email.lower():
+        raise NotAllowed(f"This invitation is for {invitation.email}; log in with that address to accept it.")
+    membership = Membership.objects.filter(organization=invitation.organization, user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(organization=invitation.organization, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    if invitation.revoked_at is None and invitation.accepted_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation

@@ -1,0 +1,87 @@
+"""Developer page: API keys created (secret shown once), listed and revoked; members read only; tenants apart."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import ApiKey, Role
+from tests.factories import MembershipFactory
+
+
+@pytest.fixture
+def member_client(client, organization):
+    client.force_login(MembershipFactory(organization=organization, role=Role.MEMBER).user)
+    return client
+
+
+def test_create_key_shows_secret_once(browser_client, organization):
+    response = browser_client.post(reverse("api_key_create"), {"name": "Production server"})
+    assert response.status_code == 201
+    assert response["Cache-Control"].startswith("no-store") or "no-store" in response["Cache-Control"]
+    secret = response.context["new_secret"]
+    key = ApiKey.objects.get(organization=organization)
+    page = response.content.decode()
+    assert secret in page and "only time it is shown" in page and 'data-copy="#new-secret"' in page
+    assert secret.startswith(key.prefix) and secret not in key.secret_hash
+    # The secret works against the API, and the list never shows it again.
+    assert services.api_key_authenticate(secret=secret) == key
+    later = browser_client.get(reverse("developers")).content.decode()
+    assert secret not in later and key.prefix in later and "Production server" in later
+
+
+def test_create_key_without_name_shows_error_next_to_field(browser_client, organization):
+    response = browser_client.post(reverse("api_key_create"), {"name": "   "})
+    assert response.status_code == 400
+    page = response.content.decode()
+    name_block = page[page.index('<label for="id_name"') : page.index("Create key</button>")]
+    assert 'aria-invalid="true"' in name_block and 'id="id_name_error"' in name_block
+    assert not ApiKey.objects.exists()
+
+
+def test_list_shows_status_and_last_use(browser_client, organization, api_key):
+    services.api_key_authenticate(secret=api_key.secret)
+    revoked, _ = services.api_key_create(organization=organization, name="old one")
+    services.api_key_revoke(api_key=revoked)
+    page = browser_client.get(reverse("developers")).content.decode()
+    assert "Active" in page and "Revoked" in page and "ago" in page
+    assert "Never" not in page.split(f'id="key-{api_key.pk}"')[1].split("</tr>")[0]
+
+
+def test_revoke_with_confirmation(browser_client, organization, api_key):
+    confirm = browser_client.get(reverse("api_key_revoke", args=[api_key.pk]))
+    assert confirm.status_code == 200 and "Revoke key</button>" in confirm.content.decode()
+    api_key.refresh_from_db()
+    assert api_key.is_active  # a GET changes nothing
+    response = browser_client.post(reverse("api_key_revoke", args=[api_key.pk]))
+    assert response.status_code == 302
+    api_key.refresh_from_db()
+    assert not api_key.is_active
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    assert api.get("/api/v1/webhook-endpoints/").status_code == 401
+
+
+def test_member_reads_keys_but_cannot_create_or_revoke(member_client, organization, api_key):
+    page = member_client.get(reverse("developers")).content.decode()
+    assert api_key.name in page and "Only owners and admins" in page and "Create key</button>" not in page
+    response = member_client.post(reverse("api_key_create"), {"name": "sneaky"})
+    assert response.status_code == 403 and "Only owners and admins" in response.content.decode()
+    assert member_client.post(reverse("api_key_revoke", args=[api_key.pk])).status_code == 403
+    api_key.refresh_from_db()
+    assert api_key.is_active and ApiKey.objects.count() == 1
+
+
+def test_other_tenants_keys_are_invisible_and_answer_404(browser_client, other_organization):
+    theirs, _ = services.api_key_create(organization=other_organization, name="Their secret server")
+    assert "Their secret server" not in browser_client.get(reverse("developers")).content.decode()
+    assert browser_client.get(reverse("api_key_revoke", args=[theirs.pk])).status_code == 404
+    assert browser_client.post(reverse("api_key_revoke", args=[theirs.pk])).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_active
+
+
+def test_developers_requires_login(client):
+    assert client.get(reverse("developers")).status_code == 302
+    assert client.post(reverse("api_key_create"), {"name": "x"}).status_code == 302
+    assert not ApiKey.objects.exists()
