@@ -1,3 +1,9 @@
 """Browser and hook routes of generations."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from generations import views
+
+urlpatterns = [
+    path("hooks/eachlabs/<str:secret>/", views.eachlabs_webhook, name="eachlabs_webhook"),
+]

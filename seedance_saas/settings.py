@@ -220,6 +220,28 @@ EACHLABS_CONNECT_TIMEOUT_S = env.float("EACHLABS_CONNECT_TIMEOUT_S", default=5.0
 EACHLABS_READ_TIMEOUT_S = env.float("EACHLABS_READ_TIMEOUT_S", default=30.0)
 SEEDANCE_ENABLE_1080P = env.bool("SEEDANCE_ENABLE_1080P", default=False)
 
+# --- Generation lifecycle (dispatch, polling, deadlines) ---------------------------
+# The provider's limits per key, shared by every worker through the database.
+EACHLABS_MAX_IN_FLIGHT = env.int("EACHLABS_MAX_IN_FLIGHT", default=10)
+EACHLABS_MAX_CREATES_PER_MINUTE = env.int("EACHLABS_MAX_CREATES_PER_MINUTE", default=100)
+EACHLABS_MAX_SUBMIT_ATTEMPTS = env.int("EACHLABS_MAX_SUBMIT_ATTEMPTS", default=5)
+EACHLABS_BACKOFF_BASE_S = env.float("EACHLABS_BACKOFF_BASE_S", default=2.0)
+EACHLABS_BACKOFF_MAX_S = env.float("EACHLABS_BACKOFF_MAX_S", default=300.0)
+EACHLABS_DEFAULT_RETRY_AFTER_S = env.float("EACHLABS_DEFAULT_RETRY_AFTER_S", default=10.0)
+# Before five jobs have finished, the poller assumes this processing time (the contract says ~220 s).
+EACHLABS_EXPECTED_PROCESSING_S = env.float(
+    "EACHLABS_EXPECTED_PROCESSING_S", default=EACHLABS_SIMULATOR_LATENCY if EACHLABS_SIMULATED else 220.0
+)
+EACHLABS_POLL_MIN_S = env.float("EACHLABS_POLL_MIN_S", default=3.0)
+EACHLABS_POLL_MAX_S = env.float("EACHLABS_POLL_MAX_S", default=60.0)
+EACHLABS_POLL_SAFETY_NET_S = env.float("EACHLABS_POLL_SAFETY_NET_S", default=30.0)
+EACHLABS_WEBHOOK_HEALTHY_S = env.int("EACHLABS_WEBHOOK_HEALTHY_S", default=600)
+GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=30 * 60)
+GENERATION_SUBMITTING_STUCK_S = env.int("GENERATION_SUBMITTING_STUCK_S", default=120)
+GENERATION_MAX_VIDEO_BYTES = env.int("GENERATION_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
+GENERATION_TICK_WINDOW_S = env.float("GENERATION_TICK_WINDOW_S", default=55.0)
+GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0)
+
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
