@@ -1,0 +1,77 @@
+"""Dispatchers racing in several threads (separate connections): no double submit, limits held."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from generations import services, tasks
+from generations.models import Generation, ProviderCall, Status
+from tests.generations.test_lifecycle import create
+
+
+@pytest.fixture(autouse=True)
+def generous_trial(settings):
+    settings.TRIAL_CREDIT_USD = Decimal(1000)
+
+
+def run_in_threads(target, count: int) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def wrapper():
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrapper) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_dispatchers_never_submit_twice(organization, other_organization, simulator, settings):
+    settings.EACHLABS_MAX_IN_FLIGHT = 8
+    for index in range(20):
+        create(organization if index % 3 else other_organization)
+    errors = run_in_threads(services.dispatch_pending, 6)
+    assert errors == []
+    submitted = Generation.objects.filter(status=Status.PROCESSING)
+    assert submitted.count() == 8
+    creates_per_generation = Counter(
+        ProviderCall.objects.filter(kind=ProviderCall.Kind.CREATE).values_list("generation_id", flat=True)
+    )
+    assert set(creates_per_generation.values()) == {1}
+    assert simulator.stats["creates"] == 8
+    assert len(set(submitted.values_list("prediction_id", flat=True))) == 8
+
+
+def test_only_one_ticker_runs_at_a_time(organization, simulator):
+    create(organization)
+    from django.core.cache import cache
+
+    cache.add(tasks.TICKER_LOCK, "someone-else", timeout=60)
+    assert tasks.tick(window_s=0) == 0
+    assert Generation.objects.get().status == Status.QUEUED
+    cache.delete(tasks.TICKER_LOCK)
+    assert tasks.tick(window_s=0) == 1
+    assert Generation.objects.get().status == Status.PROCESSING
+
+
+def test_schedule_is_registered_once(db):
+    from django.core.management import call_command
+    from django_q.models import Schedule
+
+    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0)
+    assert Schedule.objects.filter(name="generations: tick", func="generations.tasks.tick").count() == 1
