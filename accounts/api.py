@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.serializers import EndUserSerializer, EndUserUpdateSerializer
+from seedance_saas.api_docs import authed_errors, paginate, paginated
 
 
 class TenantAPIView(APIView):
@@ -41,3 +47,72 @@ class TenantAPIView(APIView):
             return queryset.get(organization=self.organization, **lookup)
         except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
             raise Http404 from exc
+
+
+# --- End users -------------------------------------------------------------------
+# Billing extends these views with each end user's usage (accounts does not import billing).
+
+
+class EndUserListView(TenantAPIView):
+    serializer_class = EndUserSerializer
+
+    def get_serializer_context(self) -> dict:
+        return {}
+
+    @extend_schema(
+        tags=["End users"],
+        summary="List end users",
+        operation_id="end_users_list",
+        description=(
+            "The people you generate for, by your own `end_user_id` (created on first use; `:default` is the "
+            "organization's default end user), newest first."
+        ),
+        parameters=[
+            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+            OpenApiParameter("page_size", int, description="1-100, default 20."),
+        ],
+        responses={200: paginated(EndUserSerializer), **authed_errors(400)},
+    )
+    def get(self, request):
+        end_users = selectors.end_user_list(organization=self.organization)
+        return paginate(self, end_users, self.serializer_class, context=self.get_serializer_context())
+
+
+class EndUserDetailView(TenantAPIView):
+    serializer_class = EndUserSerializer
+
+    def get_serializer_context(self) -> dict:
+        return {}
+
+    def get_end_user(self, end_user_id: str):
+        return selectors.end_user_get(organization=self.organization, external_id=end_user_id)
+
+    def respond(self, end_user) -> Response:
+        return Response(self.serializer_class(end_user, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        tags=["End users"],
+        summary="Get an end user",
+        description="Spend limit and blocked flag of one end user.",
+        responses={200: EndUserSerializer, **authed_errors(404)},
+    )
+    def get(self, request, end_user_id):
+        return self.respond(self.get_end_user(end_user_id))
+
+    @extend_schema(
+        tags=["End users"],
+        summary="Set an end user's spend limit or block them",
+        description=(
+            "`monthly_spend_limit` (USD per calendar month, decimal string, null for none) and `blocked`. "
+            "Creating a generation over the limit, or for a blocked end user, answers 402."
+        ),
+        request=EndUserUpdateSerializer,
+        responses={200: EndUserSerializer, **authed_errors(400, 404, 415)},
+        examples=[OpenApiExample("limit", value={"monthly_spend_limit": "25.00", "blocked": False}, request_only=True)],
+    )
+    def patch(self, request, end_user_id):
+        end_user = self.get_end_user(end_user_id)
+        data = EndUserUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        end_user = services.end_user_update(end_user=end_user, **data.validated_data)
+        return self.respond(end_user)

@@ -3,10 +3,15 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing import api as billing_api
 from seedance_saas.errors import api_not_found
 from webhooks import api as webhooks_api
 
 v1 = [
+    path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
+    path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
+    path("usage/", billing_api.UsageView.as_view(), name="usage"),
+    path("pricing/", billing_api.PricingView.as_view(), name="pricing"),
     path("webhook-endpoints/", webhooks_api.WebhookEndpointListView.as_view(), name="webhook-endpoint-list"),
     path(
         "webhook-endpoints/<uuid:endpoint_id>/",

@@ -43,6 +43,7 @@ class WebhookEndpointListView(TenantAPIView):
     @extend_schema(
         tags=TAG,
         summary="List webhook endpoints",
+        operation_id="webhook_endpoints_list",
         description="Your organization's endpoints, newest first (secrets are shown on the detail endpoint).",
         responses={200: paginated(WebhookEndpointSerializer), **authed_errors(400)},
     )
@@ -174,6 +175,7 @@ class WebhookDeliveryListView(TenantAPIView):
     @extend_schema(
         tags=TAG,
         summary="List webhook deliveries",
+        operation_id="webhook_deliveries_list",
         description="Every delivery with its attempts (status code, latency, response excerpt), newest first.",
         parameters=[
             OpenApiParameter("endpoint_id", str, description="Only this endpoint's deliveries (UUID)."),
