@@ -89,8 +89,10 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 def _render_team(request: HttpRequest, *, invite_form=None, row_errors=None, status: int = 200) -> HttpResponse:
     actor = request.membership
     members = list(selectors.member_list(organization=request.organization))
+    owner_count = sum(member.role == Role.OWNER for member in members)
     for member in members:
-        member.editable = _can_edit(actor, member)
+        # The only owner can neither be demoted nor leave; offering the controls would only lead to an error.
+        member.editable = _can_edit(actor, member) and not (member.role == Role.OWNER and owner_count == 1)
         member.error = (row_errors or {}).get(member.pk)
     context = {
         "members": members,

@@ -44,7 +44,7 @@ def test_list_shows_status_and_last_use(browser_client, organization, api_key):
     revoked, _ = services.api_key_create(organization=organization, name="old one")
     services.api_key_revoke(api_key=revoked)
     page = browser_client.get(reverse("developers")).content.decode()
-    assert "Active" in page and "Revoked" in page and "ago" in page
+    assert "Active" in page and "Revoked" in page
     assert "Never" not in page.split(f'id="key-{api_key.pk}"')[1].split("</tr>")[0]
 
 

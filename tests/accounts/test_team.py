@@ -263,3 +263,12 @@ def test_second_owner_can_leave(browser_client, organization, user):
 def test_wrong_methods_answer_405(browser_client, organization):
     assert browser_client.get(reverse("team_invite")).status_code == 405
     assert browser_client.post(reverse("team")).status_code == 405
+
+
+def test_only_owner_is_offered_no_demote_or_leave(browser_client, organization, user):
+    own = Membership.objects.get(organization=organization, user=user)
+    page = browser_client.get(reverse("team")).content.decode()
+    assert reverse("member_remove", args=[own.pk]) not in page and f'id="role-{own.pk}"' not in page
+    MembershipFactory(organization=organization, role=Role.OWNER)
+    page = browser_client.get(reverse("team")).content.decode()
+    assert reverse("member_remove", args=[own.pk]) in page and f'id="role-{own.pk}"' in page
