@@ -111,12 +111,11 @@ def usage_record_report(*, usage_record_id) -> str:
             last_report_error="Older than Stripe's 35-day meter-event window: bill it by hand (invoice item).",
         )
         return "expired"
-    flagged_at = now if record.completed_at < now - WINDOW_WARNING and record.flagged_at is None else record.flagged_at
     try:
         customer_id = stripe_customer_create(organization_id=record.organization_id)
         stripe_gateway.call(lambda: _send_meter_event(record=record, customer_id=customer_id))
     except stripe.StripeError as exc:
-        return _report_failed(record, exc, flagged_at=flagged_at)
+        return _report_failed(record, exc)
     _mark(record, report_state=ReportState.REPORTED, reported_at=now, next_report_at=None, last_report_error="")
     return "reported"
 
@@ -139,14 +138,13 @@ def _send_meter_event(*, record: UsageRecord, customer_id: str) -> None:
         log.info("Stripe already had meter event %s; counting it as delivered", record.pk)
 
 
-def _report_failed(record: UsageRecord, exc: stripe.StripeError, *, flagged_at) -> str:
+def _report_failed(record: UsageRecord, exc: stripe.StripeError) -> str:
     error = stripe_gateway.describe(exc)
     if stripe_gateway.is_retryable(exc):
         _mark(
             record,
             next_report_at=timezone.now() + _backoff(record.report_attempts),
             last_report_error=error,
-            flagged_at=flagged_at,
         )
         log.warning("Stripe report of %s will be retried: %s", record.pk, error)
         return "retry"
@@ -162,6 +160,7 @@ def usage_report_drain(*, batch_size: int = 500, time_budget_s: float = 240.0) -
     if not stripe_gateway.configured():
         return 0
     started = timezone.now()
+    usage_flag_near_window(now=started)
     reported = 0
     while (timezone.now() - started).total_seconds() < time_budget_s:
         now = timezone.now()
@@ -178,6 +177,15 @@ def usage_report_drain(*, batch_size: int = 500, time_budget_s: float = 240.0) -
     return reported
 
 
+def usage_flag_near_window(*, now: datetime) -> int:
+    """Flag unreported usage that nears Stripe's 35-day window, so an operator acts before it is too late."""
+    return (
+        UsageRecord.objects.filter(report_state=ReportState.PENDING, flagged_at__isnull=True)
+        .filter(completed_at__lt=now - WINDOW_WARNING)
+        .update(flagged_at=now)
+    )
+
+
 def usage_record_report_retry(*, usage_record: UsageRecord) -> UsageRecord:
     """An operator sends a failed record again (after fixing the cause in Stripe)."""
     if usage_record.report_state != ReportState.FAILED:
@@ -192,6 +200,7 @@ def usage_record_report_retry(*, usage_record: UsageRecord) -> UsageRecord:
 
 def checkout_session_create(*, organization: Organization, success_url: str, cancel_url: str) -> str:
     """A Stripe Checkout Session (subscription mode, the plan's metered prices); returns its URL."""
+    _client()  # ledger-only mode says so before anything else
     account = BillingAccount.objects.select_related("plan").get(organization=organization)
     price_ids = [account.plan.stripe_price_ids.get(resolution) for resolution in prices.RESOLUTIONS]
     if not all(price_ids):

@@ -1,3 +1,11 @@
 """Browser and hook routes of billing."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from billing import views
+
+urlpatterns = [
+    path("hooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
+    path("billing/checkout/", views.checkout, name="billing_checkout"),
+    path("billing/portal/", views.portal, name="billing_portal"),
+]
