@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -131,8 +132,9 @@ def api_exception_handler(exc, context):
     return response
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
-    """Unknown paths under /api/ answer JSON, not the HTML 404 page."""
+    """Unknown paths under /api/ answer JSON 404 for every method (no CSRF 403, no HTML page)."""
     return JsonResponse(
         error_body("not_found", f"There is no API endpoint at {request.path}. See /api/docs/."), status=404
     )

@@ -217,7 +217,7 @@ class WebhookDeliveryReplayView(TenantAPIView):
         ),
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={202: WebhookDeliverySerializer, **authed_errors(404, 409)},
+        responses={202: WebhookDeliverySerializer, **authed_errors(400, 404, 409)},
         examples=[DELIVERY_EXAMPLE],
     )
     @idempotent

@@ -83,3 +83,10 @@ def test_bad_query_parameters_are_400(api_client):
 def test_a_json_body_that_is_not_an_object_is_400(api_client):
     assert_error(api_client.post(URL, "[1, 2]", content_type="application/json"), 400, "invalid_input")
     assert_error(api_client.post(URL, "null", content_type="application/json"), 400, "invalid_input")
+
+
+def test_unknown_api_path_answers_json_404_to_post_too(api_key):
+    # The catch-all is a plain Django view: without csrf_exempt it would answer an HTML 403.
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    assert_error(client.post("/api/v1/webhook-deliveries/null/replay/"), 404, "not_found")
