@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 
@@ -262,3 +263,21 @@ def test_schedules_are_registered():
 
     names = set(Schedule.objects.values_list("func", flat=True))
     assert {"webhooks.tasks.deliveries_send_due", "webhooks.tasks.idempotency_records_purge"} <= names
+
+
+def test_the_readme_verification_snippet_accepts_a_real_delivery_and_refuses_a_tampered_one(
+    organization, receiver, django_capture_on_commit_callbacks
+):
+    readme = (django_settings.BASE_DIR / "README.md").read_text()
+    snippet = readme.split("Verifying a delivery (Python, standard library only):", 1)[1]
+    snippet = snippet.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 -- our own README, run as a partner would paste it
+    verify = namespace["verify"]
+
+    endpoint = services.webhook_endpoint_create(organization=organization, url=receiver.url)
+    publish(organization, django_capture_on_commit_callbacks, payload={"id": "g9"})
+    request = receiver.requests[0]
+    assert verify(endpoint.secret, request["headers"], request["body"].encode())["data"] == {"id": "g9"}
+    with pytest.raises(ValueError, match="bad signature"):
+        verify(endpoint.secret, request["headers"], request["body"].replace("g9", "g8").encode())
