@@ -622,12 +622,19 @@ class SimulatorTransport(httpx.BaseTransport):
 
     def __init__(self, simulator: Simulator, *, api_base_url: str):
         self.simulator = simulator
-        self._origins = {_origin(api_base_url), _origin(simulator.output_base_url)}
+        self._api_origin = _origin(api_base_url)
+        self._output_origin = _origin(simulator.output_base_url)
         self._fallback = httpx.HTTPTransport()
+
+    def _routed(self, request: httpx.Request) -> bool:
+        origin = _origin(str(request.url))
+        return origin == self._api_origin or (
+            origin == self._output_origin and "/simulator/outputs/" in request.url.path
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if _origin(str(request.url)) not in self._origins or not (_is_api_path(path) or "/simulator/outputs/" in path):
+        if not self._routed(request):
             return self._fallback.handle_request(request)
         sim = self.simulator
         forced = sim._pop_forced(request.method) if _is_api_path(path) else None
