@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django_q.tasks import async_task
 
 from generations import services
 
@@ -17,7 +18,14 @@ TICKER_LOCK = "generations:ticker"
 
 
 def dispatch() -> int:
+    ensure_ticker()
     return services.dispatch_pending()
+
+
+def ensure_ticker() -> None:
+    """Start the ticker chain now if none runs, rather than at the next scheduler round (up to 90 s away)."""
+    if not settings.Q_CLUSTER.get("sync") and cache.get(TICKER_LOCK) is None:
+        async_task("generations.tasks.tick", task_name="tick")
 
 
 def refresh(generation_id: str) -> None:
@@ -29,10 +37,12 @@ def publish_terminal_event(generation_id: str) -> None:
 
 
 def tick(window_s: float | None = None) -> int:
-    """Run upkeep passes for about a minute (the schedule starts one every minute).
+    """Run upkeep passes for about a minute, then hand over to the next ticker.
 
-    django-q2 schedules fire at most once a minute, but polling needs seconds; one
-    ticker at a time holds a cache lock, and a second one exits at once.
+    django-q2 schedules fire at most once a minute (checked every 30 s), but polling
+    needs seconds: so each ticker enqueues its successor, and the minute schedule only
+    restarts the chain when a worker died. One ticker at a time holds a cache lock; a
+    second one exits at once.
     """
     window_s = settings.GENERATION_TICK_WINDOW_S if window_s is None else window_s
     token = secrets.token_hex(8)
@@ -50,4 +60,6 @@ def tick(window_s: float | None = None) -> int:
     finally:
         if cache.get(TICKER_LOCK) == token:
             cache.delete(TICKER_LOCK)
+    if window_s > 0 and not settings.Q_CLUSTER.get("sync"):
+        async_task("generations.tasks.tick", task_name="tick")
     return passes
