@@ -246,6 +246,7 @@ GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_S = env.float("STRIPE_TIMEOUT_S", default=20.0)
 TRIAL_CREDIT_USD = Decimal(env.str("TRIAL_CREDIT_USD", default="5"))
 
 # --- Partner webhooks -----------------------------------------------------------
