@@ -127,9 +127,10 @@ class InvalidWebhook(EachlabsError):
     code = "provider_invalid_webhook"
 
 
-def _redact(text: str) -> str:
-    key = settings.EACHLABS_API_KEY
-    return text.replace(key, "[redacted]") if key and text else text
+def _redact(text: str, secret: str = "") -> str:
+    for key in {settings.EACHLABS_API_KEY, secret} - {""}:
+        text = text.replace(key, "[redacted]")
+    return text
 
 
 class EachlabsClient:
@@ -196,7 +197,7 @@ class EachlabsClient:
                     status_code=response.status_code,
                 )
             if not response.is_success:
-                raise _error_from_response(response, body=_safe_json(response.read()))
+                raise _error_from_response(response, body=_safe_json(response.read()), secret=self._api_key)
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise _too_large(max_bytes)
@@ -213,7 +214,7 @@ class EachlabsClient:
             response = self._http.request(method, self.base_url + path, headers=headers, **kwargs)
         body = _safe_json(response.content)
         if not response.is_success:
-            raise _error_from_response(response, body=body)
+            raise _error_from_response(response, body=body, secret=self._api_key)
         if not isinstance(body, dict):
             raise ProviderFault("The provider answered with a body that is not a JSON object.", status_code=200)
         return body
@@ -236,11 +237,11 @@ class _translated_transport_errors:
         raise ProviderNetworkError(f"Could not reach the provider ({self.action}): {type(exc).__name__}.") from exc
 
 
-def _error_from_response(response: httpx.Response, *, body) -> EachlabsError:
+def _error_from_response(response: httpx.Response, *, body, secret: str) -> EachlabsError:
     status = response.status_code
     body = body if isinstance(body, dict) else {}
-    message = str(body.get("message") or f"The provider answered HTTP {status}.")
-    details = str(body.get("details") or "")
+    message = _redact(str(body.get("message") or f"The provider answered HTTP {status}."), secret)
+    details = _redact(str(body.get("details") or ""), secret)
     kwargs = {"status_code": status, "details": details}
     if status == 400:
         return ProviderInvalidInput(message, **kwargs)

@@ -240,7 +240,8 @@ class Simulator:
             response = self.handle(request, forced=forced)
         body = response.body.read_bytes() if isinstance(response.body, Path) else response.body
         headers = [(name, value) for name, value in response.headers.items()]
-        headers.append(("Content-Length", str(len(body))))
+        if "Content-Length" not in response.headers:
+            headers.append(("Content-Length", str(len(body))))
         start_response(f"{response.status} {_REASONS.get(response.status, 'Status')}", headers)
         return [body]
 

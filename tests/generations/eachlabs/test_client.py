@@ -228,8 +228,7 @@ def test_connection_refused_over_real_http_is_a_network_error():
         client.get_prediction("abc")
 
 
-def test_the_api_key_never_appears_in_errors(simulator, settings):
-    settings.EACHLABS_API_KEY = "sk-very-secret-key"
+def test_the_api_key_never_appears_in_errors(simulator):
     client = sim_client(simulator, api_key="sk-very-secret-key")
     simulator.force_next(status_code=400, message="bad key sk-very-secret-key", details="key=sk-very-secret-key")
     with pytest.raises(ProviderInvalidInput) as caught:
