@@ -147,3 +147,25 @@ def test_pages_fit_a_phone_and_errors_are_friendly(new_page, e2e_user, screensho
     assert response.status == 404
     expect_text(phone, "We could not find that page")
     screenshot(phone, "16-phone-404")
+
+
+def test_account_pages_are_styled(logged_in_page, new_page, e2e_user, screenshot):
+    page = logged_in_page
+    page.locator("summary", has_text=e2e_user.email).click()
+    page.get_by_role("link", name="Change password").click()
+    page.get_by_label("Current Password").fill("not-my-password")
+    page.get_by_label("New Password", exact=True).fill(PASSWORD + "x")
+    page.get_by_label("New Password (again)").fill(PASSWORD + "x")
+    page.get_by_role("button", name="Change Password").click()
+    page.locator(".field.has-error .errorlist").first.wait_for()
+    screenshot(page, "17-password-change-error")
+    page.goto("/accounts/email/")
+    screenshot(page, "18-email-addresses")
+
+    visitor = new_page()
+    visitor.goto("/accounts/password/reset/")
+    visitor.get_by_label("Email").fill(e2e_user.email)
+    visitor.get_by_role("button", name="Reset My Password").click()
+    visitor.wait_for_url("**/password/reset/done/")
+    screenshot(visitor, "19-password-reset-done")
+    assert any("password" in message.subject.lower() for message in mail.outbox)
