@@ -63,6 +63,7 @@ def test_validation_error_names_the_field(api_client):
         "/api/v1/webhook-endpoints/not-a-uuid/",
         "/api/v1/webhook-endpoints/00000000-0000-0000-0000-000000000000/",
         "/api/nothing",
+        "/api/v1/webhook-endpoints/%0A/rotate-secret/",
     ],
 )
 def test_unknown_paths_and_objects_are_json_404(api_client, path):

@@ -90,7 +90,7 @@ def fuzz_key(organization, receiver):
 
 
 @FUZZ.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error_and_no_response_off_schema(case, fuzz_key):
     secret, _ = fuzz_key
     with override_settings(API_READ_RATE_PER_MINUTE=100_000, API_CREATE_RATE_PER_MINUTE=100_000):
