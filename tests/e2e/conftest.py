@@ -124,3 +124,18 @@ def log_in(page, email: str, password: str = PASSWORD) -> None:
 def logged_in_page(page, e2e_user):
     log_in(page, e2e_user.email)
     return page
+
+
+UNLABELLED_FIELDS_JS = """
+() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => !['hidden', 'submit', 'button'].includes(el.type))
+  .filter(el => !(el.labels && el.labels.length))
+  .filter(el => !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 120))
+"""
+
+
+def assert_fields_labelled(page) -> None:
+    """Every form control on the page has a label a screen reader can announce."""
+    unlabelled = page.evaluate(UNLABELLED_FIELDS_JS)
+    assert not unlabelled, f"{page.url} has form fields without a label: {unlabelled}"

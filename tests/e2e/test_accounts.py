@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import ApiKey, Membership, Role, User
-from tests.e2e.conftest import PASSWORD, PHONE, log_in
+from tests.e2e.conftest import PASSWORD, PHONE, assert_fields_labelled, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +32,7 @@ def test_sign_up_lands_in_personal_organization_then_log_out_and_in(page, screen
     error.first.wait_for()
     assert "same password" in error.first.inner_text()
     screenshot(page, "02-signup-error")
+    assert_fields_labelled(page)
 
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
@@ -141,6 +142,7 @@ def test_pages_fit_a_phone_and_errors_are_friendly(new_page, e2e_user, screensho
     ]:
         phone.goto(path)
         screenshot(phone, name)
+        assert_fields_labelled(phone)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
     response = phone.goto("/app/no-such-page/")
@@ -161,6 +163,7 @@ def test_account_pages_are_styled(logged_in_page, new_page, e2e_user, screenshot
     screenshot(page, "17-password-change-error")
     page.goto("/accounts/email/")
     screenshot(page, "18-email-addresses")
+    assert_fields_labelled(page)
 
     visitor = new_page()
     visitor.goto("/accounts/password/reset/")
