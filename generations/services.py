@@ -44,6 +44,7 @@ from webhooks import services as webhooks
 logger = logging.getLogger(__name__)
 
 WEBHOOK_SEEN_CACHE_KEY = "generations:webhook-seen"
+DISPATCH_WAKE_CACHE_KEY = "generations:dispatch-wake"
 
 
 # --- Transitions ------------------------------------------------------------------
@@ -86,14 +87,20 @@ def _fail(generation: Generation, *, code: str, message: str, from_: tuple[str, 
         )
         if won:
             billing.spend_release(source_id=generation.pk, reason=code)
-            transaction.on_commit(lambda: _after_terminal(generation.pk))
+            transaction.on_commit(lambda: _after_terminal(generation.pk), robust=True)
     return won
 
 
 def _after_terminal(generation_id: uuid.UUID) -> None:
     """After a terminal transition commits: free the slot for the queue and notify the partner."""
-    async_task("generations.tasks.dispatch", task_name="dispatch")
-    async_task("generations.tasks.publish_terminal_event", str(generation_id), task_name="publish")
+    wake_dispatcher()
+    generation_publish_terminal_event(generation_id=generation_id)
+
+
+def wake_dispatcher() -> None:
+    """Enqueue a dispatch unless one was enqueued in the last second (the ticker covers the rest)."""
+    if cache.add(DISPATCH_WAKE_CACHE_KEY, True, timeout=1):
+        async_task("generations.tasks.dispatch", task_name="dispatch")
 
 
 # --- Create, cancel, retry ----------------------------------------------------------
@@ -152,7 +159,7 @@ def generation_create(
                 to_status=Status.QUEUED,
                 reason=f"retry of {retry_of.pk}" if retry_of else "created",
             )
-            transaction.on_commit(lambda: async_task("generations.tasks.dispatch", task_name="dispatch"))
+            transaction.on_commit(wake_dispatcher)
     except Exception:
         _delete_files(generation.image.name, generation.end_image.name)
         raise
@@ -165,7 +172,7 @@ def generation_cancel(*, generation: Generation, reason: str = "canceled by the 
             generation, to=Status.CANCELED, reason=reason, from_=(Status.QUEUED,), completed_at=timezone.now()
         ):
             billing.spend_release(source_id=generation.pk, reason="canceled")
-            transaction.on_commit(lambda: _after_terminal(generation.pk))
+            transaction.on_commit(lambda: _after_terminal(generation.pk), robust=True)
             return generation
     generation.refresh_from_db()
     if generation.status in IN_FLIGHT:
@@ -253,7 +260,9 @@ def generation_claim_next() -> Generation | None:
         state = ProviderKeyState.objects.select_for_update().get(key_fingerprint=_key_fingerprint())
         if state.auth_failed_at or (state.paused_until and state.paused_until > now):
             return None
-        if Generation.objects.filter(status__in=IN_FLIGHT).count() >= settings.EACHLABS_MAX_IN_FLIGHT:
+        # A job the provider has finished holds none of its slots while we copy the video.
+        in_flight = Generation.objects.filter(status__in=IN_FLIGHT, provider_completed_at__isnull=True)
+        if in_flight.count() >= settings.EACHLABS_MAX_IN_FLIGHT:
             return None
         window_start = now - timedelta(seconds=60)
         creates = ProviderCall.objects.filter(kind=ProviderCall.Kind.CREATE, started_at__gt=window_start).count()
@@ -418,7 +427,7 @@ def provider_resume() -> None:
     ProviderKeyState.objects.filter(key_fingerprint=_key_fingerprint()).update(
         auth_failed_at=None, paused_until=None, last_error=""
     )
-    async_task("generations.tasks.dispatch", task_name="dispatch")
+    wake_dispatcher()
 
 
 # --- Tracking -----------------------------------------------------------------------
@@ -570,7 +579,7 @@ def _commit_success(generation: Generation, *, result: PredictionResult, video_n
             record = billing.usage_record_create(source_id=generation.pk, measured_seconds=measured_s, completed_at=now)
             Generation.objects.filter(pk=generation.pk).update(cost=record.amount)
             generation.cost = record.amount
-            transaction.on_commit(lambda: _after_terminal(generation.pk))
+            transaction.on_commit(lambda: _after_terminal(generation.pk), robust=True)
     if not won:  # another refresh finished it first; ours is a spare copy
         default_storage.delete(video_name)
 

@@ -15,6 +15,7 @@ from generations import services
 logger = logging.getLogger(__name__)
 
 TICKER_LOCK = "generations:ticker"
+TICKER_STARTING = "generations:ticker-starting"
 
 
 def dispatch() -> int:
@@ -24,16 +25,14 @@ def dispatch() -> int:
 
 def ensure_ticker() -> None:
     """Start the ticker chain now if none runs, rather than at the next scheduler round (up to 90 s away)."""
-    if not settings.Q_CLUSTER.get("sync") and cache.get(TICKER_LOCK) is None:
+    if settings.Q_CLUSTER.get("sync") or cache.get(TICKER_LOCK) is not None:
+        return
+    if cache.add(TICKER_STARTING, True, timeout=30):
         async_task("generations.tasks.tick", task_name="tick")
 
 
 def refresh(generation_id: str) -> None:
     services.generation_refresh(generation_id=generation_id)
-
-
-def publish_terminal_event(generation_id: str) -> None:
-    services.generation_publish_terminal_event(generation_id=generation_id)
 
 
 def tick(window_s: float | None = None) -> int:

@@ -232,6 +232,7 @@ for g in Generation.objects.select_related("organization").order_by("completed_a
         "webhooks": g.webhooks_received, "video": g.video.name, "cost": g.cost, "error": g.error_message,
         "creates": ProviderCall.objects.filter(generation=g, kind="create").count(),
         "gets": ProviderCall.objects.filter(generation=g, kind="get").count(),
+        "rate_limited": ProviderCall.objects.filter(generation=g, kind="create", status_code=429).count(),
     })
 emit(rows)
 """

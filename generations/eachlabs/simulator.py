@@ -754,12 +754,13 @@ def get_simulator() -> Simulator:
     """The in-process simulator of this process, built from settings on first use."""
     global _process_simulator
     with _process_lock:
-        if _process_simulator is None:
-            from django.conf import settings
+        from django.conf import settings
 
+        if _process_simulator is None:
             _process_simulator = simulator_from_settings()
-            if settings.EACHLABS_SIMULATOR_BACKGROUND:
-                _process_simulator.start_background()
+        if settings.EACHLABS_SIMULATOR_BACKGROUND:
+            # Idempotent while the thread lives; restarts it in a forked worker, where it does not exist.
+            _process_simulator.start_background()
         return _process_simulator
 
 

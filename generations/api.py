@@ -1,0 +1,202 @@
+"""Partner API for generations: create (JSON or multipart), list, read, cancel, retry; thin over services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts import services as accounts_services
+from accounts.api import TenantAPIView
+from generations import catalog, selectors, services
+from generations.representation import generation_payload
+from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
+from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
+from seedance_saas.errors import InvalidInput
+from seedance_saas.idempotency import idempotent
+
+TAG = ["Generations"]
+GENERATION_EXAMPLE = OpenApiExample(
+    "generation",
+    value={
+        "id": "0b6f7e2a-3c4d-4e5f-8a9b-1c2d3e4f5a6b",
+        "status": "succeeded",
+        "prompt": "The camera slowly pushes in as she turns and smiles",
+        "image_url": "https://partner.example/frames/first.jpg",
+        "end_image_url": None,
+        "resolution": "720p",
+        "duration": "5",
+        "aspect_ratio": "16:9",
+        "generate_audio": True,
+        "seed": None,
+        "end_user_id": "customer-42",
+        "estimated_cost": "1.5120",
+        "cost": "1.5120",
+        "currency": "usd",
+        "video_url": "https://studio.example/media/generations/videos/0b6f7e2a.mp4",
+        "duration_seconds": 5.0,
+        "error": None,
+        "retry_of": None,
+        "created_at": "2026-11-24T20:00:00Z",
+        "completed_at": "2026-11-24T20:03:41Z",
+    },
+    response_only=True,
+)
+CREATE_EXAMPLE = OpenApiExample(
+    "from an image URL",
+    value={
+        "prompt": "The camera slowly pushes in as she turns and smiles",
+        "image_url": "https://partner.example/frames/first.jpg",
+        "resolution": "720p",
+        "duration": "5",
+        "aspect_ratio": "16:9",
+        "generate_audio": True,
+        "end_user_id": "customer-42",
+    },
+    request_only=True,
+)
+
+
+def _resolve_end_user(organization, end_user_id: str | None):
+    if end_user_id in (None, ""):
+        return accounts_services.end_user_default(organization=organization)
+    return accounts_services.end_user_for_partner(organization=organization, external_id=end_user_id)
+
+
+class GenerationListView(TenantAPIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=TAG,
+        summary="List generations",
+        operation_id="generations_list",
+        description="Your organization's generations, newest first, cursor-paginated (follow `next`).",
+        parameters=[
+            OpenApiParameter("status", str, enum=list(GenerationFilterSerializer().fields["status"].choices)),
+            OpenApiParameter("end_user_id", str, description="Only this end user's generations."),
+            OpenApiParameter("created_after", str, description="ISO 8601 date-time, inclusive."),
+            OpenApiParameter("created_before", str, description="ISO 8601 date-time, exclusive."),
+            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+            OpenApiParameter("page_size", int, description="1-100, default 20."),
+        ],
+        responses={200: paginated(GenerationSerializer), **authed_errors(400)},
+    )
+    def get(self, request):
+        filters = GenerationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        generations = selectors.generation_list(organization=self.organization, **filters.validated_data)
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(generations, request, view=self)
+        return paginator.get_paginated_response([generation_payload(g) for g in page])
+
+    @extend_schema(
+        tags=TAG,
+        summary="Create a generation",
+        description=(
+            "Queues an image-to-video job and answers 201 with it (`status: queued`); poll "
+            "`GET /generations/{id}/` or register a webhook. Send JSON with `image_url` (and optionally "
+            "`end_image_url`), or `multipart/form-data` with `image` (and optionally `end_image`) files. "
+            "The price is held up front (`estimated_cost`); `cost` is set when it succeeds; failures cost "
+            "nothing. 402 when the spend limit, the end user's limit or billing standing does not allow it."
+        ),
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request={
+            "application/json": GenerationCreateSerializer,
+            "multipart/form-data": OpenApiRequest(GenerationCreateSerializer),
+        },
+        responses={201: GenerationSerializer, **authed_errors(400, 402, 409, 413, 415)},
+        examples=[CREATE_EXAMPLE, GENERATION_EXAMPLE],
+    )
+    @idempotent
+    def post(self, request):
+        data = GenerationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        errors: dict = {}
+        end_user_id = fields.get("end_user_id") or None
+        if end_user_id and not accounts_services.PARTNER_EXTERNAL_ID_RE.match(end_user_id):
+            errors["end_user_id"] = ["Use 1-128 characters: letters, digits, _ . @ + - (no spaces or colons)."]
+        try:
+            inputs = catalog.validate_inputs(
+                prompt=fields.get("prompt"),
+                resolution=fields.get("resolution"),
+                duration=fields.get("duration"),
+                aspect_ratio=fields.get("aspect_ratio"),
+                generate_audio=fields.get("generate_audio"),
+                seed=fields.get("seed"),
+                image_url=fields.get("image_url"),
+                end_image_url=fields.get("end_image_url"),
+                image=fields.get("image"),
+                end_image=fields.get("end_image"),
+            )
+        except InvalidInput as error:
+            errors = {**(error.fields or {}), **errors}
+        if errors:
+            message = "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items())
+            raise InvalidInput(message, fields=errors)
+        generation = services.generation_create(
+            organization=self.organization,
+            end_user=_resolve_end_user(self.organization, end_user_id),
+            inputs=inputs,
+            image=fields.get("image"),
+            end_image=fields.get("end_image"),
+            api_key=self.api_key,
+        )
+        return Response(generation_payload(generation), status=status.HTTP_201_CREATED)
+
+
+class GenerationObjectView(TenantAPIView):
+    def get_generation(self, generation_id):
+        return selectors.generation_get(organization=self.organization, generation_id=generation_id)
+
+
+class GenerationDetailView(GenerationObjectView):
+    @extend_schema(
+        tags=TAG,
+        summary="Get a generation",
+        description="Status, inputs, cost and, once succeeded, `video_url` (our stored copy).",
+        responses={200: GenerationSerializer, **authed_errors(404)},
+        examples=[GENERATION_EXAMPLE],
+    )
+    def get(self, request, generation_id):
+        return Response(generation_payload(self.get_generation(generation_id)))
+
+
+class GenerationCancelView(GenerationObjectView):
+    @extend_schema(
+        tags=TAG,
+        summary="Cancel a generation",
+        description=(
+            "Cancels a queued generation (200, `status: canceled`, nothing is charged). Once it is at the "
+            "provider it cannot be stopped: 409 `not_cancelable` says why."
+        ),
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={200: GenerationSerializer, **authed_errors(400, 404, 409)},
+        examples=[GENERATION_EXAMPLE],
+    )
+    @idempotent
+    def post(self, request, generation_id):
+        generation = services.generation_cancel(generation=self.get_generation(generation_id))
+        generation = self.get_generation(generation.pk)
+        return Response(generation_payload(generation))
+
+
+class GenerationRetryView(GenerationObjectView):
+    @extend_schema(
+        tags=TAG,
+        summary="Retry a generation",
+        description=(
+            "Runs a failed or canceled generation again with the same inputs, as a new generation "
+            "(`retry_of` points back); 201. Anything else: 409 `not_retryable`."
+        ),
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: GenerationSerializer, **authed_errors(400, 402, 404, 409)},
+        examples=[GENERATION_EXAMPLE],
+    )
+    @idempotent
+    def post(self, request, generation_id):
+        generation = services.generation_retry(generation=self.get_generation(generation_id), api_key=self.api_key)
+        return Response(generation_payload(generation), status=status.HTTP_201_CREATED)
