@@ -2,8 +2,12 @@
 
 import io
 import socket
+from datetime import timedelta
+from email.utils import format_datetime
 
+import httpx
 import pytest
+from django.utils import timezone
 
 from generations.eachlabs.client import (
     MODEL_SLUG,
@@ -351,3 +355,33 @@ def test_parse_webhook_refuses_malformed_bodies(payload):
 
 def test_model_slug_is_the_contracts():
     assert MODEL_SLUG == "bytedance-seedance-2-0-image-to-video"
+
+
+def test_expired_outputs_are_swept_from_disk(simulator):
+    simulator.config.output_retention_s = 60
+    prediction_id = get_client().create_prediction(make_input(duration=4))
+    simulator.advance(simulator.config.latency_s)
+    path = simulator.output_file(prediction_id)
+    simulator.sweep()
+    assert path.exists()
+    simulator.advance(60)
+    simulator.sweep()
+    assert not path.exists()
+
+
+def test_retry_after_may_be_an_http_date():
+    when = format_datetime(timezone.now() + timedelta(seconds=90), usegmt=True)
+
+    def provider(request):
+        return httpx.Response(429, headers={"Retry-After": when}, json={"status": "error", "message": "slow down"})
+
+    client = EachlabsClient(
+        base_url="https://api.eachlabs.ai/v1",
+        api_key="k",
+        connect_timeout_s=1,
+        read_timeout_s=1,
+        transport=httpx.MockTransport(provider),
+    )
+    with pytest.raises(ProviderRateLimited) as caught:
+        client.create_prediction(make_input())
+    assert 85 <= caught.value.retry_after <= 90 and caught.value.message == "slow down"
