@@ -1,0 +1,47 @@
+"""Every read of generations, always through one organization."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Organization
+from generations.models import Generation, GenerationEvent
+
+
+def generation_list(
+    *,
+    organization: Organization,
+    status: str | None = None,
+    end_user_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Generation]:
+    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id)."""
+    generations = Generation.objects.filter(organization=organization).select_related("end_user")
+    if status:
+        generations = generations.filter(status=status)
+    if end_user_id:
+        generations = generations.filter(end_user__external_id=end_user_id)
+    if created_after:
+        generations = generations.filter(created_at__gte=created_after)
+    if created_before:
+        generations = generations.filter(created_at__lt=created_before)
+    return generations.order_by("-created_at", "-pk")
+
+
+def generation_get(*, organization: Organization, generation_id: uuid.UUID | str) -> Generation:
+    """The organization's generation, or 404 (another tenant's id and a malformed id alike)."""
+    try:
+        return Generation.objects.select_related("end_user", "organization").get(
+            organization=organization, pk=generation_id
+        )
+    except (Generation.DoesNotExist, ValueError, TypeError) as missing:
+        raise Http404("No such generation.") from missing
+
+
+def generation_events(*, organization: Organization, generation: Generation) -> QuerySet[GenerationEvent]:
+    return GenerationEvent.objects.filter(organization=organization, generation=generation).order_by("created_at", "pk")
