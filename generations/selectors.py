@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -39,7 +40,7 @@ def generation_get(*, organization: Organization, generation_id: uuid.UUID | str
         return Generation.objects.select_related("end_user", "organization").get(
             organization=organization, pk=generation_id
         )
-    except (Generation.DoesNotExist, ValueError, TypeError) as missing:
+    except (Generation.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such generation.") from missing
 
 
