@@ -68,3 +68,10 @@ def test_login_page_errors_sit_next_to_fields(client):
     page = response.content.decode()
     email_block = page[page.index('<label for="id_email"') : page.index('<label for="id_password1"')]
     assert 'id="id_email_error"' in email_block and 'aria-invalid="true"' in email_block
+
+
+def test_500_page_renders_without_request_or_database():
+    from django.template import loader
+
+    html = loader.get_template("500.html").render()  # Django's server_error passes no context
+    assert "Something went wrong on our side" in html and "/static/css/app.css" in html
