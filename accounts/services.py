@@ -193,6 +193,14 @@ class NotAllowed(ServiceError):
     default_message = "Your role does not allow this."
 
 
+class EmailNotSent(ServiceError):
+    """The mail server did not take the message; nothing was left half-done."""
+
+    code = "email_failed"
+    status_code = 503
+    default_message = "We could not send the invitation email; please try again in a minute."
+
+
 def role_grant_check(*, actor: Membership, role: str, target: Membership | None = None) -> None:
     """Owners and admins manage members; only an owner may make or unmake an owner."""
     if not actor.can_manage:
@@ -262,7 +270,7 @@ def invitation_create(*, actor: Membership, email: str, role: str = Role.MEMBER)
     except Exception as exc:  # SMTP failures vary by backend; an invitation nobody received must not linger
         logger.exception("invitation email to %s failed", email)
         invitation_revoke(invitation=invitation)
-        raise ServiceError("We could not send the invitation email; please try again.", code="email_failed") from exc
+        raise EmailNotSent() from exc
     return invitation, token
 
 

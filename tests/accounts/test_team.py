@@ -272,3 +272,11 @@ def test_only_owner_is_offered_no_demote_or_leave(browser_client, organization, 
     MembershipFactory(organization=organization, role=Role.OWNER)
     page = browser_client.get(reverse("team")).content.decode()
     assert reverse("member_remove", args=[own.pk]) in page and f'id="role-{own.pk}"' in page
+
+
+def test_mail_server_failure_is_reported_on_the_invite_form(browser_client, settings):
+    settings.EMAIL_BACKEND = "tests.accounts.test_invitations.BrokenSMTP"
+    response = browser_client.post(reverse("team_invite"), {"email": "lost@example.com", "role": "member"})
+    assert response.status_code == 503
+    assert "could not send the invitation email" in response.content.decode()
+    assert "lost@example.com" not in response.content.decode().split("Pending invitations")[1]
