@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -112,7 +113,9 @@ def usage_record_report(*, usage_record_id) -> str:
         )
         return "expired"
     try:
-        customer_id = stripe_customer_create(organization_id=record.organization_id)
+        customer_id = record.organization.billing_account.stripe_customer_id or stripe_customer_create(
+            organization_id=record.organization_id
+        )
         stripe_gateway.call(lambda: _send_meter_event(record=record, customer_id=customer_id))
     except stripe.StripeError as exc:
         return _report_failed(record, exc)
@@ -155,7 +158,7 @@ def _report_failed(record: UsageRecord, exc: stripe.StripeError) -> str:
     return "failed"
 
 
-def usage_report_drain(*, batch_size: int = 500, time_budget_s: float = 240.0) -> int:
+def usage_report_drain(*, batch_size: int = 500, time_budget_s: float = 240.0, workers: int | None = None) -> int:
     """Send every pending usage record that is due (the schedule runs this every minute). Returns how many were sent."""
     if not stripe_gateway.configured():
         return 0
@@ -172,9 +175,24 @@ def usage_report_drain(*, batch_size: int = 500, time_budget_s: float = 240.0) -
         )
         if not ids:
             break
-        outcomes = [usage_record_report(usage_record_id=pk) for pk in ids]
-        reported += outcomes.count("reported")
+        reported += _report_many(ids, workers=workers or settings.STRIPE_DRAIN_WORKERS).count("reported")
     return reported
+
+
+def _report_many(ids: list, *, workers: int) -> list[str]:
+    """Report records on `workers` threads (Stripe answers in ~100 ms; one at a time would crawl through a backlog)."""
+    if workers <= 1 or len(ids) <= 1:
+        return [usage_record_report(usage_record_id=pk) for pk in ids]
+
+    def report_chunk(chunk: list) -> list[str]:
+        try:
+            return [usage_record_report(usage_record_id=pk) for pk in chunk]
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stripe-drain") as pool:
+        chunks = pool.map(report_chunk, [ids[i::workers] for i in range(workers)])
+        return [outcome for chunk in chunks for outcome in chunk]
 
 
 def usage_flag_near_window(*, now: datetime) -> int:

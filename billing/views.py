@@ -5,13 +5,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing import stripe_gateway, stripe_services
 from seedance_saas.errors import ServiceError, error_body
 
-BILLING_PAGE = "/app/billing/"
+# The billing page is built in the browser issue under the URL name "billing".
+BILLING_PAGE_FALLBACK = "/app/billing/"
 
 
 @csrf_exempt
@@ -28,7 +30,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 
 
 def _billing_page(request: HttpRequest) -> str:
-    return request.build_absolute_uri(BILLING_PAGE)
+    try:
+        path = reverse("billing")
+    except NoReverseMatch:
+        path = BILLING_PAGE_FALLBACK
+    return request.build_absolute_uri(path)
 
 
 def _manager_only(request: HttpRequest) -> HttpResponse | None:

@@ -1,0 +1,98 @@
+"""Stripe drain benchmark: send 1,000 then 10,000 unreported usage records to the fake Stripe through the real SDK.
+
+RUN_BENCH=1 .venv/bin/python -m pytest tests/bench/bench_stripe_drain.py -s
+Prints events per second for each size and whether the cost per event stays flat (linear growth).
+Knobs: BENCH_DRAIN_SIZES (default "1000,10000"), BENCH_DRAIN_WORKERS (drain threads to try, default "1,8").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from billing import prices, selectors, services, stripe_services
+from billing.models import BillingAccount, ReportState, Standing, UsageRecord
+from tests.factories import OrganizationFactory
+from tests.fakes.stripe_server import FakeStripeServer
+
+SIZES = [int(size) for size in os.environ.get("BENCH_DRAIN_SIZES", "1000,10000").split(",")]
+# SQLite's in-memory test database locks whole tables across threads, so threads are measured on PostgreSQL only.
+WORKERS = [
+    int(n)
+    for n in os.environ.get("BENCH_DRAIN_WORKERS", "1,8" if connection.vendor == "postgresql" else "1").split(",")
+]
+ORGANIZATIONS = 10
+
+
+def _seed(organizations, count: int) -> None:
+    """Pending records as `usage_record_create` leaves them (bulk-inserted: seeding is not what we measure)."""
+    now = timezone.now()
+    price_list = selectors.price_list()
+    resolutions = list(price_list)
+    rows = []
+    for index in range(count):
+        organization = organizations[index % len(organizations)]
+        resolution = resolutions[index % 3]
+        seconds = 4 + index % 12
+        rows.append(
+            UsageRecord(
+                organization=organization,
+                source_id=uuid.uuid4(),
+                resolution=resolution,
+                seconds=seconds,
+                unit_price=price_list[resolution],
+                amount=prices.amount(unit_price=price_list[resolution], seconds=seconds),
+                provider_cost=prices.provider_cost(resolution=resolution, seconds=seconds),
+                period=services.period_start(now),
+                completed_at=now - timedelta(seconds=index % 3600),
+                report_state=ReportState.PENDING,
+            )
+        )
+    UsageRecord.objects.bulk_create(rows, batch_size=2000)
+
+
+@pytest.mark.bench
+@pytest.mark.django_db(transaction=True)
+def test_drain_throughput(settings, capsys, django_capture_on_commit_callbacks):
+    logging.getLogger("stripe").setLevel(logging.WARNING)
+    results = []
+    with FakeStripeServer() as fake:
+        settings.STRIPE_API_KEY = "sk_test_bench"
+        settings.STRIPE_API_BASE = fake.base_url
+        call_command("stripe_sync")
+        with django_capture_on_commit_callbacks(execute=True):
+            organizations = [OrganizationFactory() for _ in range(ORGANIZATIONS)]
+        BillingAccount.objects.update(standing=Standing.ACTIVE)
+        for workers in WORKERS:
+            for size in SIZES:
+                UsageRecord.objects.all().delete()
+                fake.meter_events.clear()
+                fake.identifiers.clear()
+                _seed(organizations, size)
+                started = time.perf_counter()
+                sent = stripe_services.usage_report_drain(batch_size=500, time_budget_s=3600, workers=workers)
+                elapsed = time.perf_counter() - started
+                assert sent == size and len(fake.meter_events) == size
+                assert not UsageRecord.objects.filter(report_state=ReportState.PENDING).exists()
+                results.append((workers, size, elapsed))
+    with capsys.disabled():
+        print()
+        for workers, size, elapsed in results:
+            rate = size / elapsed
+            figures = f"{elapsed:7.2f} s, {rate:6.0f} events/s, {1000 / rate:.2f} ms/event"
+            print(f"{workers} thread(s), {size:>6} records: {figures}")
+        for workers in WORKERS:
+            runs = [(size, elapsed) for w, size, elapsed in results if w == workers]
+            if len(runs) >= 2:
+                (small, t_small), (large, t_large) = runs[0], runs[-1]
+                ratio = (t_large / large) / (t_small / small)
+                verdict = "linear" if ratio < 1.5 else "super-linear"
+                print(f"{workers} thread(s): cost per event at {large} vs {small}: x{ratio:.2f} ({verdict})")
