@@ -651,3 +651,13 @@ def generation_publish_terminal_event(*, generation_id: uuid.UUID | str) -> None
         event_type=f"generation.{generation.status}",
         payload=generation_payload(generation),
     )
+
+
+def generation_progress(*, generation: Generation) -> int:
+    """A rough 0-100 for the progress bar: time at the provider against the expected processing time."""
+    if generation.is_terminal:
+        return 100
+    if generation.status != Status.PROCESSING or generation.submitted_at is None:
+        return 0
+    elapsed_s = (timezone.now() - generation.submitted_at).total_seconds()
+    return max(1, min(95, int(100 * elapsed_s / max(expected_processing_s(), 1.0))))

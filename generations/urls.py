@@ -6,4 +6,10 @@ from generations import views
 
 urlpatterns = [
     path("hooks/eachlabs/<str:secret>/", views.eachlabs_webhook, name="eachlabs_webhook"),
+    path("app/videos/", views.generation_list, name="generation_list"),
+    path("app/videos/new/", views.generation_create, name="generation_create"),
+    path("app/videos/new/price/", views.generation_quote, name="generation_quote"),
+    path("app/videos/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
+    path("app/videos/<uuid:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
+    path("app/videos/<uuid:generation_id>/retry/", views.generation_retry, name="generation_retry"),
 ]

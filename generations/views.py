@@ -1,10 +1,23 @@
-"""The provider's webhook receiver: verify, record, enqueue, return."""
+"""Browser pages of generations (new video, list, detail) and the provider's webhook receiver."""
 
-from django.http import HttpRequest, JsonResponse
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from generations import services
+from accounts import services as accounts_services
+from billing import services as billing_services
+from generations import selectors, services
+from generations.forms import GenerationForm
+from generations.models import IN_FLIGHT, Status
+from seedance_saas.errors import InvalidInput, PaymentRequired, ServiceError
+
+# Live parts poll this often while something is still moving.
+LIVE_POLL_S = 2
 
 
 @csrf_exempt
@@ -16,3 +29,114 @@ def eachlabs_webhook(request: HttpRequest, secret: str) -> JsonResponse:
         return JsonResponse({"error": {"code": "not_found", "message": "Unknown webhook."}}, status=404)
     services.webhook_received(generation=generation)
     return JsonResponse({"ok": True})
+
+
+def _organization_or_redirect(request: HttpRequest):
+    if request.organization is None:
+        messages.error(request, "Join or create an organization first.")
+    return request.organization
+
+
+@login_required
+def generation_create(request: HttpRequest) -> HttpResponse:
+    organization = _organization_or_redirect(request)
+    if organization is None:
+        return redirect("dashboard")
+    form = GenerationForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            generation = services.generation_create(
+                organization=organization,
+                end_user=accounts_services.end_user_for_user(organization=organization, user=request.user),
+                inputs=form.inputs,
+                image=form.cleaned_data.get("image") or None,
+                end_image=form.cleaned_data.get("end_image") or None,
+                created_by=request.user,
+            )
+        except PaymentRequired as refusal:
+            form.add_error(None, refusal.message)
+            status = 402
+        else:
+            messages.success(request, "Your video is queued. This page updates by itself.")
+            return redirect("generation_detail", generation_id=generation.pk)
+    elif request.method == "POST":
+        status = 400
+    context = {"form": form, "quote": _quote(organization, form["resolution"].value(), form["duration"].value())}
+    return render(request, "generations/create.html", context, status=status)
+
+
+def _quote(organization, resolution, duration):
+    try:
+        return billing_services.quote(organization=organization, resolution=resolution, duration=duration)
+    except InvalidInput:
+        return None
+
+
+@login_required
+@require_GET
+def generation_quote(request: HttpRequest) -> HttpResponse:
+    """The live price under the form (htmx), recomputed as the options change."""
+    if request.organization is None:
+        return HttpResponse(status=204)
+    quote = _quote(request.organization, request.GET.get("resolution"), request.GET.get("duration"))
+    return render(request, "generations/_quote.html", {"quote": quote})
+
+
+@login_required
+def generation_list(request: HttpRequest) -> HttpResponse:
+    organization = _organization_or_redirect(request)
+    if organization is None:
+        return redirect("dashboard")
+    status = request.GET.get("status") if request.GET.get("status") in Status.values else None
+    generations = list(selectors.generation_list(organization=organization, status=status)[:100])
+    context = {
+        "generations": generations,
+        "status": status,
+        "statuses": Status.choices,
+        "live": any(generation.status in (Status.QUEUED, *IN_FLIGHT) for generation in generations),
+        "poll_s": LIVE_POLL_S,
+    }
+    template = "generations/_rows.html" if request.htmx else "generations/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
+    organization = _organization_or_redirect(request)
+    if organization is None:
+        return redirect("dashboard")
+    generation = selectors.generation_get(organization=organization, generation_id=generation_id)
+    context = {
+        "generation": generation,
+        "events": selectors.generation_events(organization=organization, generation=generation),
+        "progress": services.generation_progress(generation=generation),
+        "poll_s": LIVE_POLL_S,
+    }
+    template = "generations/_panel.html" if request.htmx else "generations/detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def generation_cancel(request: HttpRequest, generation_id) -> HttpResponse:
+    generation = selectors.generation_get(organization=request.organization, generation_id=generation_id)
+    try:
+        services.generation_cancel(generation=generation, reason=f"canceled by {request.user.email}")
+        messages.success(request, "Canceled. Nothing was charged.")
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("generation_detail", generation_id=generation.pk)
+
+
+@login_required
+@require_POST
+def generation_retry(request: HttpRequest, generation_id) -> HttpResponse:
+    generation = selectors.generation_get(organization=request.organization, generation_id=generation_id)
+    try:
+        retried = services.generation_retry(generation=generation, created_by=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("generation_detail", generation_id=generation.pk)
+    messages.success(request, "Retrying as a new generation.")
+    return redirect("generation_detail", generation_id=retried.pk)
