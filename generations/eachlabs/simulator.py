@@ -548,9 +548,8 @@ class Simulator:
         """Send every webhook that is due (one attempt each); returns how many were accepted with a 2xx."""
         now = self.clock()
         delivered = 0
+        # Outputs render on first download, not here, so a burst of finishing jobs does not delay the webhooks.
         for hook in self.store.claim_due_webhooks(now, lease_s=self.config.webhook_timeout_s + 30):
-            if hook.payload["status"] == "succeeded":
-                self.output_file(hook.job_id)  # render before announcing, as the provider uploads first
             status, error = self._post(hook.url, hook.payload)
             self.stats["webhook_attempts"] += 1
             attempts = hook.attempts + 1
