@@ -15,28 +15,45 @@ from generations.models import Status
 
 class GenerationCreateSerializer(serializers.Serializer):
     prompt = serializers.CharField(
-        required=False, allow_blank=True, trim_whitespace=False, help_text="Motion, action, dialogue, camera."
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+        help_text="Motion, action, dialogue, camera.",
     )
     image_url = serializers.CharField(
-        required=False, allow_blank=True, help_text="Public HTTPS URL of the first frame (JPEG, PNG or WebP, <= 30 MB)."
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Public HTTPS URL of the first frame (JPEG, PNG or WebP, <= 30 MB).",
     )
-    end_image_url = serializers.CharField(required=False, allow_blank=True, help_text="Optional last frame URL.")
+    end_image_url = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Optional last frame URL."
+    )
     image = serializers.FileField(
         required=False, help_text="Multipart upload of the first frame, instead of image_url."
     )
     end_image = serializers.FileField(required=False, help_text="Multipart upload of the last frame.")
-    resolution = serializers.CharField(required=False, allow_blank=True, help_text=f"One of {', '.join(RESOLUTIONS)}.")
+    resolution = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text=f"One of {', '.join(RESOLUTIONS)}."
+    )
     duration = serializers.CharField(
-        required=False, allow_blank=True, help_text="'auto' (default) or whole seconds 4-15 (a string or a number)."
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="'auto' (default) or whole seconds 4-15 (a string or a number).",
     )
     aspect_ratio = serializers.CharField(
-        required=False, allow_blank=True, help_text=f"One of {', '.join(ASPECT_RATIOS)}."
+        required=False, allow_blank=True, allow_null=True, help_text=f"One of {', '.join(ASPECT_RATIOS)}."
     )
     generate_audio = serializers.BooleanField(required=False, default=None, allow_null=True, help_text="Default true.")
-    seed = serializers.CharField(required=False, allow_blank=True, help_text="Best-effort reproducibility.")
+    seed = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Best-effort reproducibility."
+    )
     end_user_id = serializers.CharField(
         required=False,
         allow_blank=True,
+        allow_null=True,
         help_text="Your own id for the person (created on first use); absent means the organization's default.",
     )
 

@@ -4,10 +4,23 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import api as billing_api
+from generations import api as generations_api
 from seedance_saas.errors import api_not_found
 from webhooks import api as webhooks_api
 
 v1 = [
+    path("generations/", generations_api.GenerationListView.as_view(), name="generation-list"),
+    path("generations/<uuid:generation_id>/", generations_api.GenerationDetailView.as_view(), name="generation-detail"),
+    path(
+        "generations/<uuid:generation_id>/cancel/",
+        generations_api.GenerationCancelView.as_view(),
+        name="generation-cancel",
+    ),
+    path(
+        "generations/<uuid:generation_id>/retry/",
+        generations_api.GenerationRetryView.as_view(),
+        name="generation-retry",
+    ),
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
     path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
     path("usage/", billing_api.UsageView.as_view(), name="usage"),

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services
+from tests.generations.conftest import _eachlabs_isolated, simulator  # noqa: F401 -- the provider simulator
 from tests.webhooks.conftest import receiver  # noqa: F401 -- a real HTTP receiver for webhook tests
 
 
