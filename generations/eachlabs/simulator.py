@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -263,6 +263,8 @@ class Simulator:
         parts = [part for part in request.path.split("/") if part]
         if len(parts) >= 3 and parts[-3:-1] == ["simulator", "outputs"]:
             return self._serve_output(request, parts[-1])
+        if parts == ["_simulator", "config"]:
+            return self._control(request)
         if parts[:2] != ["v1", "prediction"] or len(parts) > 3:
             raise _Reject(SimResponse.error(404, "Not found", f"No route for {request.path}"))
         key_hash = self._authenticate(request)
@@ -304,6 +306,43 @@ class Simulator:
             self.stats["faults"] += 1
             message = message or "Internal server error"
         raise _Reject(SimResponse.error(status, message or "Request failed", details, headers))
+
+    # --- control (not part of the provider's API) ----------------------------------------
+    def _control(self, request: SimRequest) -> SimResponse:
+        """GET shows the config and counters; POST {"field": value, ...} changes the config of a running server."""
+        if request.method == "POST":
+            try:
+                changes = json.loads(request.body or b"{}")
+                self.configure(**changes)
+            except (ValueError, TypeError) as exc:
+                return SimResponse.error(400, "Invalid config change", str(exc))
+        elif request.method != "GET":
+            return SimResponse.error(405, "Method not allowed")
+        config = asdict(self.config)
+        config["accepted_keys"] = sorted(config["accepted_keys"]) if config["accepted_keys"] is not None else None
+        return SimResponse.json(200, {"config": config, "stats": dict(self.stats)})
+
+    def configure(self, **changes) -> None:
+        """Change config fields by name, checking names and coercing types (the control endpoint uses this)."""
+        known = {item.name: item for item in fields(SimulatorConfig)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown config field {name!r}")
+            current = getattr(self.config, name)
+            if name == "accepted_keys":
+                value = None if value is None else frozenset(value)
+            elif name == "latency_s":
+                value = None if value is None else float(value)
+            elif isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise TypeError(f"{name} must be true or false")
+            elif isinstance(current, tuple):
+                value = tuple(float(item) for item in value)
+            else:
+                value = type(current)(value)
+            if name.endswith("_rate") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+            setattr(self.config, name, value)
 
     # --- create -------------------------------------------------------------------------
     def _create(self, request: SimRequest, key_hash: str) -> SimResponse:
