@@ -75,3 +75,11 @@ def test_500_page_renders_without_request_or_database():
 
     html = loader.get_template("500.html").render()  # Django's server_error passes no context
     assert "Something went wrong on our side" in html and "/static/css/app.css" in html
+
+
+def test_nav_link_exclude_leaves_a_sibling_page_to_its_own_entry():
+    # "team_invite" lives under "team": with exclude, the Team entry is not current there.
+    tag = '{% nav_link "team" "Team" exclude="team_invite" %}'
+    assert "active" not in _render_nav(tag, path=reverse("team_invite"))
+    assert "active" in _render_nav(tag, path=reverse("member_remove", args=[1]))
+    assert "active" in _render_nav('{% nav_link "team" "Team" exclude="no_such_route" %}', path=reverse("team"))

@@ -172,3 +172,14 @@ def test_account_pages_are_styled(logged_in_page, new_page, e2e_user, screenshot
     visitor.wait_for_url("**/password/reset/done/")
     screenshot(visitor, "19-password-reset-done")
     assert any("password" in message.subject.lower() for message in mail.outbox)
+
+
+@pytest.mark.parametrize("width", [760, 1024])
+def test_top_bar_fits_mid_sized_screens(new_page, e2e_user, screenshot, width):
+    tablet = new_page(viewport={"width": width, "height": 900})
+    log_in(tablet, e2e_user.email)
+    screenshot(tablet, f"20-dashboard-{width}px")
+    overflow = tablet.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the dashboard scrolls sideways by {overflow}px at {width}px"
+    menu = tablet.locator("details.user-menu summary").bounding_box()
+    assert menu is not None and menu["x"] + menu["width"] <= width, "the account menu is pushed off screen"
