@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Organization
-from generations.models import Generation, GenerationEvent
+from generations.models import IN_FLIGHT, Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
 
 
 def generation_list(
@@ -46,3 +47,23 @@ def generation_get(*, organization: Organization, generation_id: uuid.UUID | str
 
 def generation_events(*, organization: Organization, generation: Generation) -> QuerySet[GenerationEvent]:
     return GenerationEvent.objects.filter(organization=organization, generation=generation).order_by("created_at", "pk")
+
+
+def operator_overview(*, now: datetime | None = None) -> dict:
+    """Across tenants, for operators: the queue, failures and the provider's health over the last hour."""
+    now = now or timezone.now()
+    hour_ago = now - timedelta(hours=1)
+    counts = Generation.objects.aggregate(
+        queued=Count("pk", filter=Q(status=Status.QUEUED)),
+        in_flight=Count("pk", filter=Q(status__in=IN_FLIGHT)),
+        failed_last_hour=Count("pk", filter=Q(status=Status.FAILED, completed_at__gte=hour_ago)),
+        succeeded_last_hour=Count("pk", filter=Q(status=Status.SUCCEEDED, completed_at__gte=hour_ago)),
+    )
+    calls = ProviderCall.objects.filter(started_at__gte=hour_ago).aggregate(
+        creates=Count("pk", filter=Q(kind=ProviderCall.Kind.CREATE)),
+        rate_limited=Count("pk", filter=Q(status_code=429)),
+        server_errors=Count("pk", filter=Q(status_code__gte=500)),
+        auth_failures=Count("pk", filter=Q(status_code=401)),
+        timeouts=Count("pk", filter=Q(error_code__in=("provider_timeout", "provider_network"))),
+    )
+    return {**counts, "provider_calls": calls, "key_states": list(ProviderKeyState.objects.all())}

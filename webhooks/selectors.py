@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
 def webhook_endpoint_list(*, organization: Organization) -> QuerySet[WebhookEndpoint]:
@@ -34,3 +34,12 @@ def webhook_delivery_get(*, organization: Organization, delivery_id) -> WebhookD
     return get_object_or_404(
         WebhookDelivery.objects.select_related("endpoint"), organization=organization, pk=delivery_id
     )
+
+
+def delivery_failures_overview(*, since) -> dict:
+    """Across tenants, for operators: failing deliveries and disabled endpoints."""
+    return {
+        "failed_since": WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED, created_at__gte=since).count(),
+        "retrying": WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, attempts__gt=0).count(),
+        "disabled_endpoints": WebhookEndpoint.objects.filter(enabled=False).count(),
+    }
