@@ -4,16 +4,18 @@ import stripe
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import stripe_gateway, stripe_services
+from billing import selectors, services, stripe_gateway, stripe_services
+from billing.forms import SpendLimitForm
 from seedance_saas.errors import ServiceError, error_body
 
-# The billing page is built in the browser issue under the URL name "billing".
 BILLING_PAGE_FALLBACK = "/app/billing/"
+CHART_HEIGHT_PX = 120
+CHART_BAR_STEP_PX = 28
 
 
 @csrf_exempt
@@ -86,3 +88,71 @@ def portal(request: HttpRequest) -> HttpResponse:
         )
         return redirect(back)
     return redirect(url)
+
+
+@login_required
+def billing_page(request: HttpRequest) -> HttpResponse:
+    """Spend this month by resolution and by day, the limit, trial credit, Stripe checkout and portal."""
+    organization = request.organization
+    if organization is None:
+        return redirect("dashboard")
+    can_manage = bool(request.membership and request.membership.can_manage)
+    form = SpendLimitForm(request.POST or None, initial=_limit_initial(organization))
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponseForbidden("Only owners and admins change the spend limit.")
+        if form.is_valid():
+            services.billing_account_set_limit(
+                organization=organization, monthly_spend_limit=form.cleaned_data["monthly_spend_limit"]
+            )
+            messages.success(request, "Spend limit saved.")
+            return redirect("billing")
+    summary = selectors.spend_summary(organization=organization)
+    by_day = selectors.usage_summary(
+        organization=organization, start=summary.period_start, end=summary.period_end, group_by="day"
+    )
+    context = {
+        "summary": summary,
+        "by_resolution": selectors.usage_summary(
+            organization=organization, start=summary.period_start, end=summary.period_end, group_by="resolution"
+        ),
+        "chart": _bar_chart(by_day.groups),
+        "chart_width": max(1, len(by_day.groups)) * CHART_BAR_STEP_PX,
+        "limit_used_percent": _percent(summary.spent + summary.authorized, summary.limit),
+        "records": selectors.usage_record_list(organization=organization)[:20],
+        "prices": selectors.price_list(organization=organization),
+        "can_manage": can_manage,
+        "form": form,
+    }
+    return render(request, "billing/billing.html", context, status=400 if form.errors else 200)
+
+
+def _limit_initial(organization) -> dict:
+    return {"monthly_spend_limit": selectors.billing_account(organization=organization).monthly_spend_limit}
+
+
+def _percent(used, limit) -> int | None:
+    if limit is None:
+        return None
+    if limit <= 0:
+        return 100
+    return min(100, int(used * 100 / limit))
+
+
+def _bar_chart(groups: list[dict]) -> list[dict]:
+    """Bars for a server-drawn SVG chart: one per day with usage, scaled to the largest day."""
+    largest = max((group["amount"] for group in groups), default=0) or 1
+    bars = []
+    for index, group in enumerate(groups):
+        height = max(2, int(CHART_HEIGHT_PX * group["amount"] / largest))
+        bars.append(
+            {
+                "day": group["key"],
+                "amount": group["amount"],
+                "seconds": group["seconds"],
+                "height": height,
+                "y": CHART_HEIGHT_PX + 10 - height,
+                "x": index * CHART_BAR_STEP_PX,
+            }
+        )
+    return bars
