@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
+
+from seedance_saas.media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,5 +19,7 @@ urlpatterns = [
 if settings.EACHLABS_SIMULATED:  # the in-process provider simulator's output videos
     urlpatterns += [path("", include("generations.simulator_urls"))]
 
-if settings.DEBUG:
-    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    # Without S3 the app serves media itself: the provider fetches uploaded frames from these URLs and
+    # browsers play the stored videos. File names carry random parts, so they cannot be guessed.
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media)]

@@ -130,3 +130,14 @@ def test_another_tenants_generation_answers_404(browser_client, other_organizati
 def test_pages_need_login(client, db):
     response = client.get(reverse("generation_create"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_stored_video_is_served_without_debug(browser_client, organization, simulator, settings):
+    settings.DEBUG = False
+    generation = create(organization)
+    services.dispatch_pending()
+    simulator.advance(simulator.config.latency_s + 1)
+    simulator.deliver_webhooks()
+    generation = Generation.objects.get(pk=generation.pk)
+    response = browser_client.get(generation.video.url)
+    assert response.status_code == 200 and b"ftyp" in b"".join(response.streaming_content)[:64]
