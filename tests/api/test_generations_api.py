@@ -267,3 +267,43 @@ def test_succeeded_generation_reads_and_is_pushed_to_the_partner_signed(
     signed = f"{request['headers']['webhook-id']}.{request['headers']['webhook-timestamp']}.{request['body']}"
     expected = base64.b64encode(hmac.new(key, signed.encode(), hashlib.sha256).digest()).decode()
     assert request["headers"]["webhook-signature"] == f"v1,{expected}"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_creates_make_one_generation_and_one_charge(settings):
+    import threading
+
+    from rest_framework.test import APIClient
+
+    from tests.factories import OrganizationFactory
+
+    organization = OrganizationFactory()
+    _, secret = account_services.api_key_create(organization=organization, name="race")
+    threads, results = 8, []
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        try:
+            barrier.wait()
+            response = client.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="same-order")
+            results.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+    assert Generation.objects.filter(organization=organization).count() == 1
+    assert SpendAuthorization.objects.filter(organization=organization).count() == 1
+    created_id = str(Generation.objects.get(organization=organization).pk)
+    assert len(results) == threads
+    for status_code, body in results:
+        assert (status_code == 201 and body["id"] == created_id) or (
+            status_code == 409 and body["error"]["code"] == "idempotency_in_progress"
+        ), (status_code, body)

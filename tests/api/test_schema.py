@@ -2,7 +2,9 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
@@ -77,7 +79,17 @@ CHECKS = [
 
 
 @pytest.fixture
-def fuzz_key(organization, receiver):
+def keep_test_connection():
+    """Like Django's test client: a WSGI request must not close the connection that holds the test transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_key(organization, receiver, keep_test_connection):
     from accounts import services as account_services
     from webhooks import services as webhook_services
 
