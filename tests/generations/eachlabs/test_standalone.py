@@ -128,7 +128,7 @@ def test_client_talks_to_the_standalone_simulator_over_http(standalone, webhook_
     assert get_client().get_prediction(placeholder_id).status == PredictionStatus.PROCESSING
     with pytest.raises(ProviderNotFound):  # predictions belong to the key that made them
         get_client().get_prediction(prediction_id)
-    anonymous = EachlabsClient(base_url=standalone, api_key="", connect_timeout_s=2, read_timeout_s=5)
+    anonymous = EachlabsClient(base_url=standalone, api_key="", connect_timeout_s=10, read_timeout_s=20)
     with pytest.raises(ProviderAuthError):
         anonymous.get_prediction(prediction_id)
 
@@ -136,22 +136,23 @@ def test_client_talks_to_the_standalone_simulator_over_http(standalone, webhook_
 def test_faults_can_be_switched_on_a_running_server(standalone):
     control = standalone.removesuffix("/v1") + "/_simulator/config"
     inputs = PredictionInput(prompt="x", image_url="https://img.example.com/a.jpg")
-    client = EachlabsClient(base_url=standalone, api_key="k", connect_timeout_s=2, read_timeout_s=1)
+    client = EachlabsClient(base_url=standalone, api_key="k", connect_timeout_s=10, read_timeout_s=20)
+    impatient = EachlabsClient(base_url=standalone, api_key="k", connect_timeout_s=10, read_timeout_s=0.5)
 
-    assert httpx.post(control, json={"response_delay_s": 1.5}).status_code == 200
+    assert httpx.post(control, timeout=20, json={"response_delay_s": 3}).status_code == 200
     with pytest.raises(ProviderTimeout):  # a real read timeout over a real socket
-        client.create_prediction(inputs)
-    assert httpx.post(control, json={"response_delay_s": 0, "error_5xx_rate": 1.0}).status_code == 200
+        impatient.create_prediction(inputs)
+    assert httpx.post(control, timeout=20, json={"response_delay_s": 0, "error_5xx_rate": 1.0}).status_code == 200
     with pytest.raises(ProviderFault):
         client.create_prediction(inputs)
-    assert httpx.post(control, json={"error_5xx_rate": 0, "error_429_rate": 1}).status_code == 200
+    assert httpx.post(control, timeout=20, json={"error_5xx_rate": 0, "error_429_rate": 1}).status_code == 200
     with pytest.raises(ProviderRateLimited):
         client.create_prediction(inputs)
-    httpx.post(control, json={"error_429_rate": 0})
+    httpx.post(control, timeout=20, json={"error_429_rate": 0})
     assert client.create_prediction(inputs)
 
-    state = httpx.get(control).json()
+    state = httpx.get(control, timeout=20).json()
     assert state["config"]["error_429_rate"] == 0 and state["stats"]["faults"] == 1
-    refused = httpx.post(control, json={"failure_rate": 2})
+    refused = httpx.post(control, timeout=20, json={"failure_rate": 2})
     assert refused.status_code == 400 and "between 0 and 1" in refused.json()["details"]
-    assert httpx.post(control, json={"no_such_knob": 1}).status_code == 400
+    assert httpx.post(control, timeout=20, json={"no_such_knob": 1}).status_code == 400
