@@ -152,7 +152,8 @@ class UsageRecord(models.Model):
         ordering = ["-completed_at"]
         indexes = [
             models.Index(fields=["organization", "period"]),
-            models.Index(fields=["report_state", "next_report_at"]),
+            # The drain walks pending records oldest first.
+            models.Index(fields=["report_state", "completed_at"]),
         ]
 
     def __str__(self) -> str:

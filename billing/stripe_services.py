@@ -63,7 +63,8 @@ def stripe_customer_create(*, organization_id: int) -> str:
     customer = stripe_gateway.call(
         lambda: _client().v1.customers.create(
             {"name": organization.name, "metadata": {"organization": organization.slug}},
-            {"idempotency_key": f"customer-organization-{organization.pk}"},
+            # The slug too: a rebuilt database reusing a pk within Stripe's 24 h must not get another org's customer.
+            {"idempotency_key": f"customer-{organization.pk}-{organization.slug}"},
         )
     )
     BillingAccount.objects.filter(pk=account.pk, stripe_customer_id="").update(stripe_customer_id=customer.id)

@@ -7,13 +7,18 @@ Knobs: BENCH_DRAIN_SIZES (default "1000,10000"), BENCH_DRAIN_WORKERS (drain thre
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -21,7 +26,6 @@ from django.utils import timezone
 from billing import prices, selectors, services, stripe_services
 from billing.models import BillingAccount, ReportState, Standing, UsageRecord
 from tests.factories import OrganizationFactory
-from tests.fakes.stripe_server import FakeStripeServer
 
 SIZES = [int(size) for size in os.environ.get("BENCH_DRAIN_SIZES", "1000,10000").split(",")]
 # SQLite's in-memory test database locks whole tables across threads, so threads are measured on PostgreSQL only.
@@ -59,29 +63,47 @@ def _seed(organizations, count: int) -> None:
     UsageRecord.objects.bulk_create(rows, batch_size=2000)
 
 
+@contextlib.contextmanager
+def fake_stripe_process():
+    """The fake Stripe in its own process, so it does not share the drain's interpreter lock."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.stripe_server"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.mark.bench
 @pytest.mark.django_db(transaction=True)
 def test_drain_throughput(settings, capsys, django_capture_on_commit_callbacks):
     logging.getLogger("stripe").setLevel(logging.WARNING)
     results = []
-    with FakeStripeServer() as fake:
+    with fake_stripe_process() as url:
         settings.STRIPE_API_KEY = "sk_test_bench"
-        settings.STRIPE_API_BASE = fake.base_url
-        call_command("stripe_sync")
-        with django_capture_on_commit_callbacks(execute=True):
-            organizations = [OrganizationFactory() for _ in range(ORGANIZATIONS)]
-        BillingAccount.objects.update(standing=Standing.ACTIVE)
+        settings.STRIPE_API_BASE = url
+        call_command("stripe_sync", stdout=io.StringIO())
         for workers in WORKERS:
             for size in SIZES:
                 UsageRecord.objects.all().delete()
-                fake.meter_events.clear()
-                fake.identifiers.clear()
+                # Fresh organizations (fresh Stripe customers) per run, so Stripe's totals are this run's alone.
+                with django_capture_on_commit_callbacks(execute=True):
+                    organizations = [OrganizationFactory() for _ in range(ORGANIZATIONS)]
+                BillingAccount.objects.filter(organization__in=organizations).update(standing=Standing.ACTIVE)
                 _seed(organizations, size)
                 started = time.perf_counter()
                 sent = stripe_services.usage_report_drain(batch_size=500, time_budget_s=3600, workers=workers)
                 elapsed = time.perf_counter() - started
-                assert sent == size and len(fake.meter_events) == size
+                assert sent == size
                 assert not UsageRecord.objects.filter(report_state=ReportState.PENDING).exists()
+                differences, _ = stripe_services.billing_reconcile(since=timezone.now().date() - timedelta(days=1))
+                assert differences == []  # Stripe holds every second exactly once
+                BillingAccount.objects.filter(organization__in=organizations).update(stripe_customer_id="")
                 results.append((workers, size, elapsed))
     with capsys.disabled():
         print()

@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import stripe
 from django.utils import timezone
 
 from billing import services, stripe_services
@@ -160,3 +161,19 @@ def test_ledger_only_mode_keeps_records_pending(organization, settings):
     assert stripe_services.usage_report_drain() == 0
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING and record.report_attempts == 0
+
+
+def test_stripe_down_at_sign_up_the_customer_comes_with_the_first_report(
+    synced_stripe, django_capture_on_commit_callbacks
+):
+    synced_stripe.fail_next(3, "500", path="/v1/customers")
+    # The inline task fails as a worker would; the organization exists, without a customer yet.
+    with pytest.raises(stripe.APIError), django_capture_on_commit_callbacks(execute=True):
+        OrganizationFactory()
+    organization = BillingAccount.objects.latest("created_at").organization
+    assert _customer(organization) == ""
+    BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
+    record = _usage(organization)
+    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert _customer(organization).startswith("cus_")
+    assert synced_stripe.meter_event_total("seedance_seconds_720p", _customer(organization)) == 6

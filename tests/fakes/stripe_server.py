@@ -611,10 +611,10 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeStripeServer:
     """Runs a FakeStripe on 127.0.0.1:<free port> in a background thread."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.fake = FakeStripe()
         handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.fake.base_url = self.url
@@ -627,3 +627,18 @@ class FakeStripeServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def main() -> None:
+    """Serve a fake Stripe in its own process (benchmarks): prints its URL, then serves until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    server = FakeStripeServer(port=parser.parse_args().port)
+    print(server.fake.base_url, flush=True)
+    server.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
