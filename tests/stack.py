@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -107,18 +108,21 @@ class Stack:
     def __exit__(self, *exc_info) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
-                process.terminate()
+                os.killpg(process.pid, signal.SIGTERM)
         for process in reversed(self.processes):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
         self._drop_database()
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group, so stopping it also stops the workers it forked.
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes.append(process)
         return process
 
