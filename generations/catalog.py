@@ -10,13 +10,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, UnidentifiedImageError
 
+from billing import prices
 from seedance_saas.errors import InvalidInput
 
-RESOLUTIONS = ("480p", "720p", "1080p")
-DEFAULT_RESOLUTION = "720p"
-MIN_DURATION_S = 4
-MAX_DURATION_S = 15
-AUTO = "auto"
+# Resolutions and the duration range are the price book's; the catalog adds what the provider accepts.
+RESOLUTIONS = prices.RESOLUTIONS
+DEFAULT_RESOLUTION = prices.DEFAULT_RESOLUTION
+MIN_DURATION_S = prices.MIN_SECONDS
+MAX_DURATION_S = prices.MAX_SECONDS
+AUTO = prices.AUTO
 DURATIONS = (AUTO, *(str(n) for n in range(MIN_DURATION_S, MAX_DURATION_S + 1)))
 ASPECT_RATIOS = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
