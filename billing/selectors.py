@@ -51,8 +51,12 @@ def spend_summary(*, organization: Organization, start: date | None = None, end:
     account = services.billing_account_get(organization=organization)
     start = start or services.period_start()
     end = end or _next_month(start)
-    spent = _sum(UsageRecord.objects.filter(organization=organization, period__gte=start, period__lt=end))
-    authorized = _sum(SpendAuthorization.objects.filter(organization=organization, state=AuthorizationState.HELD))
+    spent = services.amount_total(
+        UsageRecord.objects.filter(organization=organization, period__gte=start, period__lt=end)
+    )
+    authorized = services.amount_total(
+        SpendAuthorization.objects.filter(organization=organization, state=AuthorizationState.HELD)
+    )
     limit = account.monthly_spend_limit
     return SpendSummary(
         standing=account.standing,
@@ -66,10 +70,6 @@ def spend_summary(*, organization: Organization, start: date | None = None, end:
         trial_credit_left=max(account.trial_credit - services.trial_committed(organization=organization), Decimal(0)),
         stripe_configured=services.stripe_configured(),
     )
-
-
-def _sum(queryset) -> Decimal:
-    return queryset.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,8 @@ def quote(*, organization: Organization | None, resolution: str | None, duration
     )
 
 
-def _total(queryset) -> Decimal:
+def amount_total(queryset) -> Decimal:
+    """The sum of `amount` over a queryset of usage records or authorizations (0 when empty)."""
     return queryset.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
 
@@ -153,7 +154,7 @@ def _committed(*, organization: Organization, end_user: EndUser | None = None) -
     held = SpendAuthorization.objects.filter(organization=organization, state=AuthorizationState.HELD)
     if end_user is not None:
         records, held = records.filter(end_user=end_user), held.filter(end_user=end_user)
-    return _total(records) + _total(held)
+    return amount_total(records) + amount_total(held)
 
 
 def trial_committed(*, organization: Organization) -> Decimal:
@@ -162,7 +163,7 @@ def trial_committed(*, organization: Organization) -> Decimal:
     held = SpendAuthorization.objects.filter(
         organization=organization, covered_by_trial=True, state=AuthorizationState.HELD
     )
-    return _total(spent) + _total(held)
+    return amount_total(spent) + amount_total(held)
 
 
 def _check_standing(*, account: BillingAccount, amount: Decimal) -> bool:
@@ -301,7 +302,7 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
         original = UsageRecord.objects.select_for_update().get(pk=usage_record.pk)
         if original.kind != UsageKind.USAGE:
             raise InvalidInput("Only usage can be refunded, not an adjustment.")
-        refundable = original.amount + _total(original.adjustments.all())
+        refundable = original.amount + amount_total(original.adjustments.all())
         amount = refundable if amount is None else prices.money(amount)
         if amount <= 0 or amount > refundable:
             raise InvalidInput(

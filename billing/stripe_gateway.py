@@ -62,8 +62,6 @@ def is_retryable(exc: Exception) -> bool:
     """Network trouble, 409 (lock contention), 429 and 5xx are worth another try; other answers are final."""
     if isinstance(exc, stripe.APIConnectionError):
         return True
-    if isinstance(exc, stripe.RateLimitError):
-        return True
     if isinstance(exc, stripe.StripeError):
         status = exc.http_status
         return status is None or status == 409 or status == 429 or status >= 500

@@ -9,11 +9,13 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.views import membership_required
 from billing import selectors, services, stripe_gateway, stripe_services
 from billing.forms import SpendLimitForm
 from seedance_saas.errors import ServiceError, error_body
 
 BILLING_PAGE_FALLBACK = "/app/billing/"
+MANAGE_BILLING = "Only owners and admins of {org} can subscribe or manage payment. Ask one of them to do it."
 CHART_HEIGHT_PX = 120
 CHART_BAR_STEP_PX = 28
 
@@ -39,19 +41,9 @@ def _billing_page(request: HttpRequest) -> str:
     return request.build_absolute_uri(path)
 
 
-def _manager_only(request: HttpRequest) -> HttpResponse | None:
-    membership = getattr(request, "membership", None)
-    if membership is None or not membership.can_manage:
-        return HttpResponseForbidden("Only owners and admins manage billing.")
-    return None
-
-
-@login_required
+@membership_required(MANAGE_BILLING)
 @require_POST
 def checkout(request: HttpRequest) -> HttpResponse:
-    refused = _manager_only(request)
-    if refused:
-        return refused
     back = _billing_page(request)
     try:
         url = stripe_services.checkout_session_create(
@@ -70,12 +62,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-@login_required
+@membership_required(MANAGE_BILLING)
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
-    refused = _manager_only(request)
-    if refused:
-        return refused
     back = _billing_page(request)
     try:
         url = stripe_services.portal_session_create(organization=request.organization, return_url=back)
