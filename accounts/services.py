@@ -278,7 +278,7 @@ def invitation_create(*, actor: Membership, email: str, role: str = Role.MEMBER)
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Turns a pending invitation addressed to `user`'s email into a membership (idempotent for members)."""
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("organization")
         .filter(token_hash=_hash_secret(token or ""))
         .first()
