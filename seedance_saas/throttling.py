@@ -39,13 +39,17 @@ class ApiKeyRateThrottle(BaseThrottle):
         window = int(now // WINDOW_S)
         self.wait_s = (window + 1) * WINDOW_S - now
         cache_key = f"throttle:{'w' if write else 'r'}:{who}:{window}"
-        cache.add(cache_key, 0, timeout=WINDOW_S + 5)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.set(cache_key, 1, timeout=WINDOW_S + 5)
-            count = 1
-        return count <= limit
+        return _count(cache_key) <= limit
 
     def wait(self) -> float:
         return self.wait_s
+
+
+def _count(cache_key: str) -> int:
+    """Adds one to this window's counter; incr first, since the key exists on all but the first request."""
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # the window's first request
+        if cache.add(cache_key, 1, timeout=WINDOW_S + 5):
+            return 1
+        return cache.incr(cache_key)  # another process added it first
