@@ -18,9 +18,9 @@ def stripe_server(settings):
         settings.STRIPE_API_KEY = "sk_test_fake"
         settings.STRIPE_API_BASE = fake.base_url
         settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.STRIPE_TIMEOUT_S = 0.5
+        settings.STRIPE_TIMEOUT_S = 1.0  # roomy enough for a loaded CI machine
         settings.STRIPE_RETRY_BASE_S = 0.01
-        fake.hang_s = 1.0
+        fake.hang_s = 1.5  # past the timeout
         yield fake
 
 
