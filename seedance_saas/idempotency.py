@@ -96,18 +96,20 @@ def idempotent(handler):
         record, owned = _record_claim(organization=view.organization, key=key, fingerprint=fingerprint)
         if not owned:
             return _replay(record, fingerprint)
+        # Not one transaction around the handler: services write files to (remote) storage outside
+        # theirs. A crash between the handler's commit and this save leaves the key "in progress"
+        # until STALE_AFTER; that window is a few milliseconds.
         try:
-            with transaction.atomic():
-                response = handler(view, request, *args, **kwargs)
-                if 200 <= response.status_code < 300:
-                    record.response_status = response.status_code
-                    record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
-                    record.save(update_fields=["response_status", "response_body"])
-                    return response
+            response = handler(view, request, *args, **kwargs)
         except BaseException:
             record.delete()
             raise
-        record.delete()
+        if not 200 <= response.status_code < 300:
+            record.delete()
+            return response
+        record.response_status = response.status_code
+        record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+        record.save(update_fields=["response_status", "response_body"])
         return response
 
     return wrapper
