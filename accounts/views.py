@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,8 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import forms, selectors, services, tenancy
 from accounts.models import Role
-from billing import prices as billing_prices
-from billing import selectors as billing_selectors
 from seedance_saas.errors import NotFound, ServiceError
 
 MANAGE_TEAM = "Only owners and admins of {org} can manage the team. Ask one of them to make this change."
@@ -41,26 +38,6 @@ def membership_required(manage_message: str | None = None):
         return wrapped
 
     return decorator
-
-
-def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "landing.html", {"prices": _price_rows()})
-
-
-def _price_rows() -> list[dict]:
-    """The public price book, per second and for two example lengths, rounded by billing's own rule."""
-    rows = []
-    for resolution, per_second in billing_selectors.price_list().items():
-        rows.append(
-            {
-                "resolution": resolution,
-                "per_second": per_second,
-                "five_seconds": billing_prices.money_display(per_second * 5),
-                "ten_seconds": billing_prices.money_display(per_second * 10),
-                "available": resolution != "1080p" or settings.SEEDANCE_ENABLE_1080P,
-            }
-        )
-    return rows
 
 
 @login_required

@@ -4,12 +4,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from seedance_saas import views as site_views
 from seedance_saas.media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/", include("seedance_saas.api_urls")),
+    path("", site_views.landing, name="landing"),
     path("", include("accounts.urls")),
     path("", include("generations.urls")),
     path("", include("billing.urls")),
