@@ -32,6 +32,14 @@ async (video) => {
   return video.duration;
 }
 """
+NAV_CLIPPED_JS = """
+() => {
+  const nav = document.querySelector('nav[aria-label="Main"]').getBoundingClientRect();
+  return [...document.querySelectorAll('nav[aria-label="Main"] a')]
+    .filter((a) => a.getBoundingClientRect().right > nav.right + 1)
+    .map((a) => a.textContent.trim());
+}
+"""
 PLAY_JS = """
 async (video) => {
   video.muted = true;
@@ -101,6 +109,8 @@ def price(page) -> str:
 
 def test_make_a_video_watch_it_finish_play_it_and_see_the_spend(page, new_page, simulator, tmp_path, screenshot):
     sign_up(page, "director@example.com")
+    clipped = page.evaluate(NAV_CLIPPED_JS)
+    assert not clipped, f"main menu entries hidden behind the account bar at 1280 px: {clipped}"
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New video").click()
     page.wait_for_url("**/app/videos/new/")
     assert_fields_labelled(page)
