@@ -588,7 +588,7 @@ def _commit_success(generation: Generation, *, result: PredictionResult, video_n
 
 
 def poll_due(*, limit: int = 50) -> int:
-    """Refresh processing generations whose next poll is due; returns how many were refreshed."""
+    """Hand processing generations whose poll is due to the workers, in parallel; returns how many."""
     now = timezone.now()
     due = list(
         Generation.objects.filter(status=Status.PROCESSING, next_poll_at__lte=now)
@@ -597,10 +597,11 @@ def poll_due(*, limit: int = 50) -> int:
     )
     refreshed = 0
     for generation_id in due:
-        # Lease the poll so an overlapping ticker skips it; the refresh sets the real next time.
+        # Lease the poll so an overlapping ticker skips it; the refresh sets the real next time, and a
+        # refresh lost with its worker comes due again when the lease runs out.
         lease = now + timedelta(seconds=settings.EACHLABS_POLL_MAX_S)
         if Generation.objects.filter(pk=generation_id, next_poll_at__lte=now).update(next_poll_at=lease):
-            generation_refresh(generation_id=generation_id)
+            async_task("generations.tasks.refresh", str(generation_id), task_name="refresh")
             refreshed += 1
     return refreshed
 
