@@ -36,7 +36,7 @@ class GenerationForm(forms.Form):
     duration = forms.ChoiceField(
         label="Duration",
         initial=catalog.AUTO,
-        choices=[(catalog.AUTO, "Auto (4-15 s, the model decides)")]
+        choices=[(catalog.AUTO, "Auto (4–15 s)")]
         + [(d, f"{d} seconds") for d in catalog.DURATIONS[1:]],
     )
     aspect_ratio = forms.ChoiceField(
