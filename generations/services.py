@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import random
@@ -126,15 +127,8 @@ def generation_create(
         created_by=created_by,
         api_key=api_key,
         retry_of=retry_of,
-        prompt=inputs.prompt,
-        resolution=inputs.resolution,
-        duration=inputs.duration,
-        aspect_ratio=inputs.aspect_ratio,
-        generate_audio=inputs.generate_audio,
-        seed=inputs.seed,
-        image_url=inputs.image_url,
-        end_image_url=inputs.end_image_url,
         webhook_secret=secrets.token_urlsafe(32),
+        **dataclasses.asdict(inputs),
     )
     # Files are written before the transaction: storage may be remote (S3) and no HTTP runs inside one.
     if image is not None:
@@ -193,15 +187,9 @@ def generation_retry(
             f"Only failed or canceled generations can be retried; this one is {generation.status}.",
             code="not_retryable",
         )
+    # The Generation keeps every input under the catalog's own field names.
     inputs = GenerationInputs(
-        prompt=generation.prompt,
-        resolution=generation.resolution,
-        duration=generation.duration,
-        aspect_ratio=generation.aspect_ratio,
-        generate_audio=generation.generate_audio,
-        seed=generation.seed,
-        image_url=generation.image_url,
-        end_image_url=generation.end_image_url,
+        **{field.name: getattr(generation, field.name) for field in dataclasses.fields(GenerationInputs)}
     )
     return generation_create(
         organization=generation.organization,
