@@ -41,42 +41,40 @@ def _billing_page(request: HttpRequest) -> str:
     return request.build_absolute_uri(path)
 
 
-@membership_required(MANAGE_BILLING)
-@require_POST
-def checkout(request: HttpRequest) -> HttpResponse:
+def _to_stripe(request: HttpRequest, make_session_url) -> HttpResponse:
+    """Redirect to a Stripe-hosted page, or back to the billing page saying why not."""
     back = _billing_page(request)
     try:
-        url = stripe_services.checkout_session_create(
-            organization=request.organization,
-            success_url=f"{back}?checkout=success",
-            cancel_url=f"{back}?checkout=canceled",
-        )
+        return redirect(make_session_url(back))
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect(back)
     except stripe.StripeError as exc:
         messages.error(
             request, f"Stripe did not answer as expected; try again in a minute. ({stripe_gateway.describe(exc)})"
         )
-        return redirect(back)
-    return redirect(url)
+    return redirect(back)
+
+
+@membership_required(MANAGE_BILLING)
+@require_POST
+def checkout(request: HttpRequest) -> HttpResponse:
+    return _to_stripe(
+        request,
+        lambda back: stripe_services.checkout_session_create(
+            organization=request.organization,
+            success_url=f"{back}?checkout=success",
+            cancel_url=f"{back}?checkout=canceled",
+        ),
+    )
 
 
 @membership_required(MANAGE_BILLING)
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
-    back = _billing_page(request)
-    try:
-        url = stripe_services.portal_session_create(organization=request.organization, return_url=back)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect(back)
-    except stripe.StripeError as exc:
-        messages.error(
-            request, f"Stripe did not answer as expected; try again in a minute. ({stripe_gateway.describe(exc)})"
-        )
-        return redirect(back)
-    return redirect(url)
+    return _to_stripe(
+        request,
+        lambda back: stripe_services.portal_session_create(organization=request.organization, return_url=back),
+    )
 
 
 @login_required
