@@ -36,8 +36,7 @@ class GenerationForm(forms.Form):
     duration = forms.ChoiceField(
         label="Duration",
         initial=catalog.AUTO,
-        choices=[(catalog.AUTO, "Auto (4–15 s)")]
-        + [(d, f"{d} seconds") for d in catalog.DURATIONS[1:]],
+        choices=[(catalog.AUTO, "Auto (4–15 s)")] + [(d, f"{d} seconds") for d in catalog.DURATIONS[1:]],
     )
     aspect_ratio = forms.ChoiceField(
         label="Aspect ratio",
