@@ -20,6 +20,7 @@ from billing.models import SpendAuthorization
 from generations import services as generation_services
 from generations.models import Generation, Status
 from tests.api.conftest import assert_error
+from tests.concurrency import run_at_once
 from webhooks import services as webhook_services
 
 URL = "/api/v1/generations/"
@@ -272,32 +273,21 @@ def test_succeeded_generation_reads_and_is_pushed_to_the_partner_signed(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_creates_make_one_generation_and_one_charge(settings):
-    import threading
-
     from rest_framework.test import APIClient
 
     from tests.factories import OrganizationFactory
 
     organization = OrganizationFactory()
     _, secret = account_services.api_key_create(organization=organization, name="race")
-    threads, results = 8, []
-    barrier = threading.Barrier(threads)
+    threads = 8
 
-    def worker():
+    def create():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        try:
-            barrier.wait()
-            response = client.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="same-order")
-            results.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+        response = client.post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="same-order")
+        return response.status_code, response.json()
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    results = run_at_once(create, threads=threads)
 
     assert Generation.objects.filter(organization=organization).count() == 1
     assert SpendAuthorization.objects.filter(organization=organization).count() == 1

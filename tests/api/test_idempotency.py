@@ -1,10 +1,8 @@
 """Idempotency-Key on POST: replay, conflict, in-progress, per organization, purge, and concurrent duplicates."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,6 +10,7 @@ from accounts import services as account_services
 from accounts.models import IdempotencyRecord
 from seedance_saas.idempotency import idempotency_records_purge
 from tests.api.conftest import assert_error
+from tests.concurrency import run_at_once
 from tests.factories import OrganizationFactory
 from webhooks.models import WebhookEndpoint
 
@@ -117,24 +116,15 @@ def test_concurrent_duplicates_create_exactly_one(settings):
     settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
     organization = OrganizationFactory()
     _, secret = account_services.api_key_create(organization=organization, name="race")
-    threads, results = 8, []
-    barrier = threading.Barrier(threads)
+    threads = 8
 
-    def worker():
+    def create():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        try:
-            barrier.wait()
-            response = post(client, key="race-key")
-            results.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+        response = post(client, key="race-key")
+        return response.status_code, response.json()
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    results = run_at_once(create, threads=threads)
 
     assert WebhookEndpoint.objects.filter(organization=organization).count() == 1
     created_id = str(WebhookEndpoint.objects.get(organization=organization).pk)

@@ -1,15 +1,15 @@
 """Twenty concurrent authorizations against a nearly spent limit cannot overshoot it (PostgreSQL row locks)."""
 
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing import selectors, services
 from billing.models import AuthorizationState, BillingAccount, SpendAuthorization, Standing
+from tests.concurrency import run_at_once
 from tests.factories import OrganizationFactory
 
 
@@ -26,31 +26,16 @@ def test_twenty_concurrent_creates_cannot_overshoot_the_limit():
         services.usage_record_create(
             source_id=authorization.source_id, measured_seconds=None, completed_at=timezone.now()
         )
-    barrier = threading.Barrier(20)
-    outcomes: list[str] = []
 
-    def create():
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                services.spend_authorize(
-                    organization=organization,
-                    end_user=None,
-                    source_id=uuid.uuid4(),
-                    resolution="720p",
-                    duration=10,
-                )
-            outcomes.append("ok")
-        except services.SpendLimitReached:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+    def authorize() -> str:
+        with transaction.atomic():
+            services.spend_authorize(
+                organization=organization, end_user=None, source_id=uuid.uuid4(), resolution="720p", duration=10
+            )
+        return "ok"
 
-    threads = [threading.Thread(target=create) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(authorize, threads=20)
+    outcomes = ["refused" if isinstance(result, services.SpendLimitReached) else result for result in results]
     assert sorted(outcomes) == ["ok"] + ["refused"] * 19
     held = SpendAuthorization.objects.filter(organization=organization, state=AuthorizationState.HELD)
     assert held.count() == 1

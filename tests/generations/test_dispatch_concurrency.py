@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from generations import services, tasks
 from generations.models import Generation, ProviderCall, Status
+from tests.concurrency import run_at_once
 from tests.generations.test_lifecycle import create
 
 
@@ -19,33 +18,14 @@ def generous_trial(settings):
     settings.TRIAL_CREDIT_USD = Decimal(1000)
 
 
-def run_in_threads(target, count: int) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def wrapper():
-        try:
-            target()
-        except BaseException as error:  # noqa: BLE001 - reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_dispatchers_never_submit_twice(organization, other_organization, simulator, settings):
     settings.EACHLABS_MAX_IN_FLIGHT = 8
     for index in range(20):
         create(organization if index % 3 else other_organization)
-    errors = run_in_threads(services.dispatch_pending, 6)
-    assert errors == []
+    results = run_at_once(services.dispatch_pending, threads=6)
+    assert not [result for result in results if isinstance(result, BaseException)]
     submitted = Generation.objects.filter(status=Status.PROCESSING)
     assert submitted.count() == 8
     creates_per_generation = Counter(
