@@ -10,10 +10,11 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from billing.models import UsageRecord
-from generations.eachlabs.client import DEFAULT_BASE_URL, reset_client
-from generations.eachlabs.simulator import FakeClock, Simulator, SimulatorConfig, set_simulator
+from generations.eachlabs.client import reset_client
+from generations.eachlabs.simulator import set_simulator
 from generations.models import Generation, Status
 from tests.e2e.conftest import PASSWORD, PHONE, assert_fields_labelled, log_in
+from tests.generations.conftest import install_test_simulator
 
 pytestmark = pytest.mark.e2e
 
@@ -60,24 +61,9 @@ def simulator(settings, live_server, tmp_path):
     anything is created; webhooks to it reach the app in-process from the test thread.
     """
     settings.SITE_URL = live_server.url
-    settings.EACHLABS_API_KEY = ""
-    settings.EACHLABS_SIMULATED = True
-    settings.EACHLABS_BASE_URL = DEFAULT_BASE_URL
     settings.EACHLABS_SIMULATOR_BACKGROUND = False
     settings.EACHLABS_SIMULATOR_DIR = tmp_path / "eachlabs-default"
-    instance = Simulator(
-        state_dir=tmp_path / "eachlabs-simulator",
-        output_base_url=f"{live_server.url}/simulator/outputs",
-        config=SimulatorConfig(latency_s=30.0, allow_local_urls=True),
-        clock=FakeClock(),
-        seed=1234,
-        site_url=live_server.url,
-        media_url=settings.MEDIA_URL,
-        deliver_site_in_process=True,
-    )
-    set_simulator(instance)
-    reset_client()
-    yield instance
+    yield install_test_simulator(settings=settings, tmp_path=tmp_path, site_url=live_server.url)
     set_simulator(None)
     reset_client()
 

@@ -40,16 +40,21 @@ def simulator(settings, tmp_path, _eachlabs_isolated) -> Simulator:
       webhook_attempts, webhooks_delivered, webhooks_lost, renders, outputs_served.
     Local (http://127.0.0.1:8000/media/...) image URLs are allowed, as in the in-process runtime.
     """
+    return install_test_simulator(settings=settings, tmp_path=tmp_path, site_url=settings.SITE_URL)
+
+
+def install_test_simulator(*, settings, tmp_path: Path, site_url: str) -> Simulator:
+    """Builds the fake-clock simulator for `site_url` and makes get_client() talk to it."""
     settings.EACHLABS_API_KEY = ""
     settings.EACHLABS_SIMULATED = True
     settings.EACHLABS_BASE_URL = DEFAULT_BASE_URL
     instance = Simulator(
         state_dir=Path(tmp_path) / "eachlabs-simulator",
-        output_base_url=f"{settings.SITE_URL}/simulator/outputs",
+        output_base_url=f"{site_url}/simulator/outputs",
         config=SimulatorConfig(latency_s=30.0, allow_local_urls=True),
         clock=FakeClock(),
         seed=1234,
-        site_url=settings.SITE_URL,
+        site_url=site_url,
         media_url=settings.MEDIA_URL,
         deliver_site_in_process=True,
     )
