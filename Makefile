@@ -20,11 +20,13 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 
-# The web server and one django-q2 worker together; Ctrl-C stops both.
+# The web server and both django-q2 clusters (the main one, and the partner-webhook one on its own
+# queue); Ctrl-C stops all three.
 run: migrate
 	$(PY) manage.py seed_demo
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py qcluster & \
+	Q_CLUSTER_NAME=webhooks $(PY) manage.py qcluster & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -123,6 +123,15 @@ Q_CLUSTER = {
     "label": "Django Q2",
     # Tests run tasks inline unless a test starts a real cluster with Q_SYNC=0.
     "sync": env.bool("Q_SYNC", default=TESTING),
+    # Partner webhook sends have their own queue, served only by `Q_CLUSTER_NAME=webhooks manage.py qcluster`,
+    # so a slow receiver can hold up other partners' webhooks at worst, never dispatch or polling.
+    "ALT_CLUSTERS": {
+        "webhooks": {
+            "workers": env.int("Q_WEBHOOK_WORKERS", default=2),
+            "timeout": 60,  # a send ends within WEBHOOKS_TIMEOUT_S; this only guards against a stuck worker
+            "retry": 90,
+        },
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -256,7 +265,10 @@ TRIAL_CREDIT_USD = Decimal(env.str("TRIAL_CREDIT_USD", default="5"))
 WEBHOOKS_RETRY_SCHEDULE_S = env.list(
     "WEBHOOKS_RETRY_SCHEDULE_S", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
 )
+# One deadline for the whole send (DNS, connect, TLS, request, answer), not per read.
 WEBHOOKS_TIMEOUT_S = env.float("WEBHOOKS_TIMEOUT_S", default=10.0)
+# How much of a receiver's answer is read (the rest is never downloaded; the log keeps 500 characters).
+WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WEBHOOKS_MAX_RESPONSE_BYTES", default=4096)
 # An endpoint whose deliveries all fail for this long, or this many times in a row, is disabled.
 WEBHOOKS_DISABLE_AFTER_HOURS = env.float("WEBHOOKS_DISABLE_AFTER_HOURS", default=24.0)
 WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=100)

@@ -48,6 +48,7 @@ class Stack:
         latency_s: float,
         webhooks: bool = True,
         workers: int = 2,
+        webhook_cluster: bool = True,
         postgres_url: str | None = None,
         redis_url: str | None = None,
         extra_env: dict | None = None,
@@ -56,6 +57,7 @@ class Stack:
         self.latency_s = latency_s
         self.webhooks = webhooks
         self.workers = workers
+        self.webhook_cluster = webhook_cluster
         self.web_port = free_port()
         self.simulator_port = free_port()
         self.processes: list[subprocess.Popen] = []
@@ -100,6 +102,8 @@ class Stack:
             self._start_simulator()
             self._start_web()
             self._spawn("qcluster", [sys.executable, "manage.py", "qcluster"])
+            if self.webhook_cluster:
+                self.start_webhook_cluster()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -117,11 +121,16 @@ class Stack:
         self.processes.clear()
         self._drop_database()
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def start_webhook_cluster(self) -> None:
+        """The partner-webhook worker group: the same command on its own queue (README, Running)."""
+        self._spawn("qcluster-webhooks", [sys.executable, "manage.py", "qcluster"], Q_CLUSTER_NAME="webhooks")
+
+    def _spawn(self, name: str, command: list[str], **extra_env: str) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         # Its own process group, so stopping it also stops the workers it forked.
+        env = {**self.env, **extra_env}
         process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.processes.append(process)
         return process

@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -27,6 +24,7 @@ from django_q.tasks import async_task
 
 from accounts.models import Membership, Organization, Role
 from seedance_saas.errors import Conflict, InvalidInput
+from webhooks import addresses, transport
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -35,7 +33,7 @@ SECRET_PREFIX = "whsec_"
 EXCERPT_CHARS = 500
 MAX_ENDPOINTS_PER_ORGANIZATION = 20
 USER_AGENT = "SeedanceStudio-Webhooks/1.0"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+WEBHOOKS_CLUSTER = "webhooks"  # sends run on their own django-q2 cluster (settings.Q_CLUSTER["ALT_CLUSTERS"])
 
 
 # --- Signing (Standard Webhooks) -------------------------------------------------
@@ -55,13 +53,8 @@ def signature_for(*, secret: str, msg_id: str, timestamp: int, body: str) -> str
 # --- Endpoints -------------------------------------------------------------------
 
 
-def _is_public_ip(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
-
-
 def _localhost_allowed(scheme: str, host: str) -> bool:
-    return settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST and scheme in ("http", "https") and host in LOCAL_HOSTS
+    return settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST and scheme in ("http", "https") and host in addresses.LOOPBACK_NAMES
 
 
 def url_validate(url: str) -> str:
@@ -86,7 +79,7 @@ def url_validate(url: str) -> str:
     if parts.scheme != "https":
         raise invalid("Webhook URLs must use https://.")
     try:
-        if not _is_public_ip(host):
+        if not addresses.is_public(addresses.parse(host)):
             raise invalid("Webhook URLs must point at a public host, not a private address.")
     except ValueError:  # a name, not an address
         if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host:
@@ -231,7 +224,12 @@ def event_publish(*, organization: Organization, event_type: str, payload: dict)
 
 def _enqueue_on_commit(delivery: WebhookDelivery) -> None:
     delivery_id = str(delivery.pk)
-    transaction.on_commit(lambda: async_task("webhooks.tasks.delivery_attempt", delivery_id))
+    transaction.on_commit(lambda: _enqueue(delivery_id))
+
+
+def _enqueue(delivery_id: str) -> None:
+    """On the webhooks cluster only, so a slow partner can hold up sends, never dispatch or polling."""
+    async_task("webhooks.tasks.delivery_attempt", delivery_id, cluster=WEBHOOKS_CLUSTER)
 
 
 def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -261,7 +259,7 @@ def deliveries_send_due(*, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     for delivery_id in due:
-        async_task("webhooks.tasks.delivery_attempt", str(delivery_id))
+        _enqueue(str(delivery_id))
     return len(due)
 
 
@@ -274,7 +272,8 @@ class AttemptResult:
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        # A 2xx that then stalls past the deadline is a failure: the receiver must answer in time.
+        return not self.error and self.status_code is not None and 200 <= self.status_code < 300
 
 
 def _claim(delivery_id) -> WebhookDelivery | None:
@@ -289,25 +288,7 @@ def _claim(delivery_id) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
 
 
-def _host_is_allowed(url: str) -> str:
-    """An error message when the URL's host resolves to a private address (checked at send time), else ''."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if _localhost_allowed(parts.scheme, host):
-        return ""
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return f"Could not resolve {host}."
-    if any(not _is_public_ip(info[4][0].split("%")[0]) for info in infos):
-        return f"{host} resolves to a private address."
-    return ""
-
-
 def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> AttemptResult:
-    refused = _host_is_allowed(endpoint.url)
-    if refused:
-        return AttemptResult(None, 0, "", refused)
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
     timestamp = int(time.time())
     headers = {
@@ -319,16 +300,20 @@ def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> AttemptRes
             secret=endpoint.secret, msg_id=delivery.event_id, timestamp=timestamp, body=body
         ),
     }
-    timeout = httpx.Timeout(settings.WEBHOOKS_TIMEOUT_S, connect=min(5.0, settings.WEBHOOKS_TIMEOUT_S))
-    started = time.monotonic()
-    try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(endpoint.url, content=body.encode(), headers=headers)
-        latency_ms = int((time.monotonic() - started) * 1000)
-        return AttemptResult(response.status_code, latency_ms, response.text[:EXCERPT_CHARS], "")
-    except httpx.HTTPError as exc:
-        latency_ms = int((time.monotonic() - started) * 1000)
-        return AttemptResult(None, latency_ms, "", f"{type(exc).__name__}: {exc}"[:300])
+    parts = urlsplit(endpoint.url)
+    outcome = transport.post(
+        endpoint.url,
+        body=body.encode(),
+        headers=headers,
+        timeout_s=settings.WEBHOOKS_TIMEOUT_S,
+        max_response_bytes=settings.WEBHOOKS_MAX_RESPONSE_BYTES,
+        allow_loopback=_localhost_allowed(parts.scheme, (parts.hostname or "").lower()),
+    )
+    error = outcome.error
+    if not error and outcome.status_code is not None and not 200 <= outcome.status_code < 300:
+        error = f"HTTP {outcome.status_code}"
+    excerpt = outcome.body.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    return AttemptResult(outcome.status_code, int(outcome.elapsed_s * 1000), excerpt, error)
 
 
 def delivery_attempt(*, delivery_id) -> WebhookDelivery | None:

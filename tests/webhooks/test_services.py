@@ -135,14 +135,14 @@ def test_unreachable_receiver_and_timeouts_are_logged_as_failed_attempts(
     [slow] = publish(organization, django_capture_on_commit_callbacks)
     slow.refresh_from_db()
     assert slow.status == DeliveryStatus.PENDING and slow.last_status_code is None
-    assert "Timeout" in slow.last_error and slow.attempts == 1
+    assert slow.last_error == "timeout" and slow.attempts == 1
 
     receiver.delay_s = 0
     receiver.close()
     WebhookDelivery.objects.filter(pk=slow.pk).update(next_attempt_at=timezone.now())
     services.deliveries_send_due()
     slow.refresh_from_db()
-    assert slow.attempts == 2 and "Connect" in slow.last_error
+    assert slow.attempts == 2 and slow.last_error == "connection refused"
 
 
 def test_a_delivery_is_never_attempted_twice_at_once(organization, receiver, django_capture_on_commit_callbacks):
@@ -255,7 +255,7 @@ def test_a_public_name_that_resolves_to_a_private_address_is_refused_at_send_tim
     [delivery] = publish(organization, django_capture_on_commit_callbacks)
     delivery.refresh_from_db()
     assert delivery.endpoint == endpoint and delivery.last_status_code is None
-    assert "private address" in delivery.last_error or "resolve" in delivery.last_error
+    assert delivery.last_error in ("address not allowed", "DNS failure")
 
 
 def test_schedules_are_registered():
