@@ -15,6 +15,12 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, source and SQL to anyone who triggers an error.
+    raise ImproperlyConfigured(
+        "DEBUG must be off when DJANGO_ENV=production: unset DEBUG (or set DEBUG=0), "
+        "or use DJANGO_ENV=development on a machine nobody else can reach."
+    )
 # pytest (8.2+) exports PYTEST_VERSION for the whole session.
 TESTING = "PYTEST_VERSION" in os.environ
 
