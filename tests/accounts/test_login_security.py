@@ -1,0 +1,37 @@
+"""Logging in cannot be brute-forced, through the admin or otherwise."""
+
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+PASSWORD = "pw-for-tests-1"
+
+
+def admin_login_attempt(client, email: str, password: str):
+    """What an attacker does: open /admin/login/, follow wherever it leads, post the credentials to that form."""
+    page = client.get("/admin/login/?next=/admin/", follow=True)
+    form_path = page.request["PATH_INFO"]
+    # The admin's form names the field "username", allauth's "login": send both.
+    return client.post(f"{form_path}?next=/admin/", {"username": email, "login": email, "password": password})
+
+
+def test_admin_login_stops_a_brute_force_before_the_right_password(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    for attempt in range(40):
+        admin_login_attempt(client, staff.email, f"wrong-{attempt}")
+    last = admin_login_attempt(client, staff.email, PASSWORD)
+    assert last.status_code in (200, 429)
+    assert client.get("/admin/").status_code == 302, "the 41st try, with the right password, logged in"
+
+
+def test_staff_log_in_to_the_admin_through_the_account_page(client):
+    staff = UserFactory(is_staff=True)
+    assert client.get("/admin/login/").headers["Location"].startswith(reverse("account_login"))
+    response = admin_login_attempt(client, staff.email, PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_logged_in_non_staff_user_is_refused_the_admin_login(client, user):
+    client.force_login(user)
+    assert client.get("/admin/login/").status_code == 403
