@@ -35,3 +35,24 @@ def test_staff_log_in_to_the_admin_through_the_account_page(client):
 def test_a_logged_in_non_staff_user_is_refused_the_admin_login(client, user):
     client.force_login(user)
     assert client.get("/admin/login/").status_code == 403
+
+
+def login_from(client, email: str, password: str, *, proxy: str = "10.0.0.1", forwarded_for: str):
+    """A log-in through one proxy (REMOTE_ADDR), which appends the client's address to X-Forwarded-For."""
+    return client.post(
+        reverse("account_login"),
+        {"login": email, "password": password},
+        REMOTE_ADDR=proxy,
+        headers={"x-forwarded-for": forwarded_for},
+    )
+
+
+def test_behind_a_trusted_proxy_one_client_hammering_login_does_not_lock_out_another(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    victim = UserFactory()
+    for attempt in range(40):
+        login_from(client, f"nobody{attempt}@example.com", "wrong", forwarded_for="203.0.113.5")
+    assert login_from(client, "nobody@example.com", "wrong", forwarded_for="203.0.113.5").status_code == 429
+
+    response = login_from(client, victim.email, PASSWORD, forwarded_for="198.51.100.7")
+    assert response.status_code == 302 and client.get(reverse("dashboard")).status_code == 200
