@@ -161,6 +161,13 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Seedance] "
+LOGIN_FAILED_PER_ACCOUNT_PER_HOUR = env.int("LOGIN_FAILED_PER_ACCOUNT_PER_HOUR", default=100)
+ACCOUNT_RATE_LIMITS = {
+    # Per client IP, and per (email, client IP): see accounts/adapters.py. A stranger's failures never lock
+    # the owner of an address out; only the per-address cap below, far above any honest typing, can.
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": f"{LOGIN_FAILED_PER_ACCOUNT_PER_HOUR}/h/key",
+}
 
 # Proxies in front of the app that append to X-Forwarded-For (0: ignore the header, use the TCP peer), or
 # the header one trusted proxy sets to the client address (e.g. X-Real-IP). See seedance_saas/client_ip.py.

@@ -56,3 +56,34 @@ def test_behind_a_trusted_proxy_one_client_hammering_login_does_not_lock_out_ano
 
     response = login_from(client, victim.email, PASSWORD, forwarded_for="198.51.100.7")
     assert response.status_code == 302 and client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_stranger_cannot_lock_a_known_address_out(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    victim = UserFactory()
+    for _ in range(8):
+        login_from(client, victim.email, "wrong", forwarded_for="203.0.113.5")
+    stranger = login_from(client, victim.email, PASSWORD, forwarded_for="203.0.113.5")
+    assert stranger.status_code == 200, "the stranger's own address is locked out for this account"
+
+    owner = login_from(client, victim.email, PASSWORD, forwarded_for="198.51.100.7")
+    assert owner.status_code == 302 and client.get(reverse("dashboard")).status_code == 200
+
+
+def test_failures_spread_over_many_addresses_hit_the_per_account_cap(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_account": "12/h/key"}
+    victim = UserFactory()
+    for n in range(12):
+        login_from(client, victim.email, "wrong", forwarded_for=f"203.0.113.{n}")
+    response = login_from(client, victim.email, PASSWORD, forwarded_for="198.51.100.7")
+    assert response.status_code == 200 and "Too many failed login attempts" in response.content.decode()
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_successful_login_does_not_count_against_the_account(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_account": "3/h/key"}
+    owner = UserFactory()
+    for n in range(5):
+        client.logout()
+        assert login_from(client, owner.email, PASSWORD, forwarded_for=f"198.51.100.{n}").status_code == 302
