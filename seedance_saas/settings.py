@@ -161,6 +161,10 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Seedance] "
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+# Successful sign-ups a day per client network (IPv4 /24, IPv6 /64) and per mailbox (accounts/emails.py); 0 = no cap.
+SIGNUP_LIMIT_PER_NETWORK_PER_DAY = env.int("SIGNUP_LIMIT_PER_NETWORK_PER_DAY", default=5)
+SIGNUP_LIMIT_PER_EMAIL_PER_DAY = env.int("SIGNUP_LIMIT_PER_EMAIL_PER_DAY", default=3)
 LOGIN_FAILED_PER_ACCOUNT_PER_HOUR = env.int("LOGIN_FAILED_PER_ACCOUNT_PER_HOUR", default=100)
 ACCOUNT_RATE_LIMITS = {
     # Per client IP, and per (email, client IP): see accounts/adapters.py. A stranger's failures never lock
