@@ -1,5 +1,8 @@
 """Logging in cannot be brute-forced, through the admin or otherwise."""
 
+import re
+
+from django.core import mail
 from django.urls import reverse
 
 from tests.factories import UserFactory
@@ -87,3 +90,22 @@ def test_a_successful_login_does_not_count_against_the_account(client, settings)
     for n in range(5):
         client.logout()
         assert login_from(client, owner.email, PASSWORD, forwarded_for=f"198.51.100.{n}").status_code == 302
+
+
+def test_a_password_reset_lifts_the_per_account_cap(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed_account": "3/h/key"}
+    owner = UserFactory()
+    for n in range(3):
+        login_from(client, owner.email, "wrong", forwarded_for=f"203.0.113.{n}")
+    assert login_from(client, owner.email, PASSWORD, forwarded_for="198.51.100.7").status_code == 200
+
+    client.post(reverse("account_reset_password"), {"email": owner.email})
+    link = re.search(r"(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    set_password_page = client.get(link, follow=True).request["PATH_INFO"]
+    new_password = "a-Fresh-pass-77"
+    client.post(set_password_page, {"password1": new_password, "password2": new_password})
+    client.logout()
+
+    response = login_from(client, owner.email, new_password, forwarded_for="198.51.100.7")
+    assert response.status_code == 302 and client.get(reverse("dashboard")).status_code == 200
