@@ -28,7 +28,8 @@ class AccountAdapter(DefaultAccountAdapter):
     # internals (pinned version): keep them in step when upgrading.
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
-        return f"{self._account_key(request, **credentials)}:{client_ip(request)}"
+        # get_ip: the client IP as allauth's per-IP limits see it (IPv6 cut to its /64).
+        return f"{self._account_key(request, **credentials)}:{ratelimit.get_ip(request)}"
 
     def _account_key(self, request, **credentials) -> str:
         return super()._get_login_attempts_cache_key(request, **credentials)
