@@ -1,7 +1,10 @@
-"""Browser forms of accounts: team invitations, roles, API keys."""
+"""Browser forms of accounts: sign-up, team invitations, roles, API keys."""
 
+from allauth.account import forms as allauth_forms
+from allauth.core import context
 from django import forms
 
+from accounts import signup_limits
 from accounts.models import Membership, Role
 
 
@@ -44,3 +47,17 @@ class ApiKeyForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the key a name.")
         return name
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up, refused with a message when the day's sign-ups from this network or mailbox are used up."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email = cleaned_data.get("email")
+        if email and not self.errors:
+            # Counted here, once the sign-up is otherwise valid, so a typo in a password costs nothing.
+            refusal = signup_limits.signup_consume(request=context.request, email=email)
+            if refusal:
+                self.add_error(None, refusal)
+        return cleaned_data

@@ -40,20 +40,21 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, name: str, owner: User) -> Organization:
+def organization_create(*, name: str, owner: User, self_service: bool = False) -> Organization:
+    """`self_service`: made by a sign-up rather than an operator (billing then holds the trial until verification)."""
     name = name.strip()
     if not name:
         raise InvalidInput("An organization needs a name.", fields={"name": ["This field is required."]})
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
-    organization_created.send(sender=Organization, organization=organization)
+    organization_created.send(sender=Organization, organization=organization, self_service=self_service)
     return organization
 
 
 def organization_create_personal(*, user: User) -> Organization:
     """The first sign-up gets an organization of its own, with the user as owner."""
     local_part = user.email.split("@", 1)[0]
-    return organization_create(name=f"{local_part}'s workspace", owner=user)
+    return organization_create(name=f"{local_part}'s workspace", owner=user, self_service=True)
 
 
 def membership_add(*, organization: Organization, user: User, role: str = Role.MEMBER) -> Membership:

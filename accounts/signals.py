@@ -2,5 +2,5 @@
 
 from django.dispatch import Signal
 
-# Sent inside the creating transaction with `organization`.
+# Sent inside the creating transaction with `organization` and `self_service` (a sign-up, not an operator).
 organization_created = Signal()

@@ -11,7 +11,16 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from billing import services, stripe_gateway, stripe_services
-from billing.models import BillingAccount, Plan, ReportState, SpendAuthorization, StripeEvent, StripeMeter, UsageRecord
+from billing.models import (
+    BillingAccount,
+    Plan,
+    ReportState,
+    SpendAuthorization,
+    StripeEvent,
+    StripeMeter,
+    TrialClaim,
+    UsageRecord,
+)
 from seedance_saas.errors import ServiceError
 
 NOT_CONFIGURED = (
@@ -56,8 +65,16 @@ class PlanAdmin(StripeNoticeMixin, admin.ModelAdmin):
 
 @admin.register(BillingAccount)
 class BillingAccountAdmin(StripeNoticeMixin, admin.ModelAdmin):
-    list_display = ["organization", "standing", "plan", "monthly_spend_limit", "trial_credit", "stripe_customer_id"]
-    list_filter = ["standing", "plan"]
+    list_display = [
+        "organization",
+        "standing",
+        "plan",
+        "monthly_spend_limit",
+        "trial_credit",
+        "trial_status",
+        "stripe_customer_id",
+    ]
+    list_filter = ["standing", "trial_status", "plan"]
     search_fields = ["organization__name", "organization__slug", "stripe_customer_id", "stripe_subscription_id"]
     list_select_related = ["organization", "plan"]
     readonly_fields = [
@@ -160,3 +177,15 @@ class StripeEventAdmin(StripeNoticeMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["received_at", "type", "event_id", "processed_at", "result"]
     list_filter = ["type"]
     search_fields = ["event_id"]
+
+
+@admin.register(TrialClaim)
+class TrialClaimAdmin(admin.ModelAdmin):
+    """Which mailboxes had a trial; deleting a row lets that mailbox unlock one again."""
+
+    list_display = ["email", "organization", "user", "claimed_at"]
+    search_fields = ["email", "organization__name"]
+    readonly_fields = ["email", "organization", "user", "claimed_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -49,6 +49,12 @@ class Standing(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
+class TrialStatus(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    AWAITING_VERIFICATION = "awaiting_verification", "Awaiting email verification"
+    ALREADY_USED = "already_used", "Email already had a trial"
+
+
 class BillingAccount(models.Model):
     """One per organization: standing, plan, limits and the Stripe customer. Locked to serialise spending."""
 
@@ -56,6 +62,8 @@ class BillingAccount(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="accounts")
     standing = models.CharField(max_length=10, choices=Standing.choices, default=Standing.TRIAL)
     trial_credit = models.DecimalField(max_digits=12, decimal_places=4, help_text="USD the trial may spend in all.")
+    # Self-service sign-ups wait for a verified email; operator-made tenants (and older ones) are granted.
+    trial_status = models.CharField(max_length=24, choices=TrialStatus.choices, default=TrialStatus.GRANTED)
     monthly_spend_limit = models.DecimalField(
         max_digits=12, decimal_places=4, null=True, blank=True, help_text="USD per calendar month; empty = no limit."
     )
@@ -199,3 +207,15 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class TrialClaim(models.Model):
+    """One trial per mailbox, ever: the normalized email of each verified address that unlocked one."""
+
+    email = models.CharField(max_length=254, unique=True, help_text="Normalized (accounts/emails.py).")
+    organization = models.ForeignKey(Organization, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.claimed_at:%Y-%m-%d})"

@@ -12,7 +12,14 @@ from django.db.models.query import QuerySet
 
 from accounts.models import Organization
 from billing import prices, services
-from billing.models import AuthorizationState, BillingAccount, ReportState, SpendAuthorization, UsageRecord
+from billing.models import (
+    AuthorizationState,
+    BillingAccount,
+    ReportState,
+    SpendAuthorization,
+    TrialStatus,
+    UsageRecord,
+)
 
 GROUP_BY = ("resolution", "end_user", "day")
 
@@ -38,6 +45,7 @@ class SpendSummary:
     remaining: Decimal | None
     trial_credit: Decimal
     trial_credit_left: Decimal
+    trial_status: str
     stripe_configured: bool
     currency: str = prices.CURRENCY
 
@@ -67,7 +75,10 @@ def spend_summary(*, organization: Organization, start: date | None = None, end:
         limit=limit,
         remaining=None if limit is None else max(limit - spent - authorized, Decimal("0")),
         trial_credit=account.trial_credit,
-        trial_credit_left=max(account.trial_credit - services.trial_committed(organization=organization), Decimal(0)),
+        trial_credit_left=max(account.trial_credit - services.trial_committed(organization=organization), Decimal(0))
+        if account.trial_status == TrialStatus.GRANTED
+        else Decimal(0),
+        trial_status=account.trial_status,
         stripe_configured=services.stripe_configured(),
     )
 

@@ -21,6 +21,7 @@ from billing.models import (
     ReportState,
     SpendAuthorization,
     Standing,
+    TrialStatus,
     UsageKind,
     UsageRecord,
 )
@@ -39,6 +40,14 @@ class EndUserLimitReached(PaymentRequired):
 
 class TrialExhausted(PaymentRequired):
     code = "trial_exhausted"
+
+
+class TrialLocked(PaymentRequired):
+    code = "trial_locked"
+
+
+class TrialAlreadyUsed(PaymentRequired):
+    code = "trial_already_used"
 
 
 class StandingRefused(PaymentRequired):
@@ -85,11 +94,21 @@ def plan_default() -> Plan:
     return plan
 
 
-def billing_account_create(*, organization: Organization) -> BillingAccount:
-    """A new organization starts on the trial credit and the default plan. Idempotent."""
+def billing_account_create(*, organization: Organization, trial_awaits_verification: bool = False) -> BillingAccount:
+    """A new organization starts on the trial credit and the default plan. Idempotent.
+
+    `trial_awaits_verification` (self-service sign-ups): the credit unlocks when the owner verifies an email
+    address that never had a trial (`trial_services.trial_unlock`).
+    """
+    trial_status = TrialStatus.AWAITING_VERIFICATION if trial_awaits_verification else TrialStatus.GRANTED
     account, _ = BillingAccount.objects.get_or_create(
         organization=organization,
-        defaults={"plan": plan_default(), "standing": Standing.TRIAL, "trial_credit": settings.TRIAL_CREDIT_USD},
+        defaults={
+            "plan": plan_default(),
+            "standing": Standing.TRIAL,
+            "trial_credit": settings.TRIAL_CREDIT_USD,
+            "trial_status": trial_status,
+        },
     )
     if stripe_configured() and not account.stripe_customer_id:
         from billing.tasks import enqueue
@@ -171,6 +190,16 @@ def _check_standing(*, account: BillingAccount, amount: Decimal) -> bool:
     if account.standing == Standing.ACTIVE:
         return False
     if account.standing == Standing.TRIAL:
+        credit = f"{prices.money_display(account.trial_credit).normalize():f}"  # 5, 2.5
+        if account.trial_status == TrialStatus.AWAITING_VERIFICATION:
+            raise TrialLocked(
+                f"Verify your email to unlock your ${credit} trial: open the link we sent you (or send a new one "
+                "from your email settings). Or subscribe on the billing page."
+            )
+        if account.trial_status == TrialStatus.ALREADY_USED:
+            raise TrialAlreadyUsed(
+                "This email address has already had its free trial. Subscribe on the billing page to keep generating."
+            )
         left = account.trial_credit - trial_committed(organization=account.organization)
         if amount > left:
             raise TrialExhausted(

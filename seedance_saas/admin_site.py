@@ -16,6 +16,12 @@ class OperationsAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     index_template = "admin/operations_index.html"
 
+    def login(self, request, extra_context=None):
+        """Logging in happens on allauth's page, whose failed-login rate limits then cover the admin too."""
+        from allauth.account.decorators import secure_admin_login  # the admin site loads before the app registry
+
+        return secure_admin_login(super().login)(request, extra_context)
+
     def index(self, request, extra_context=None):
         from billing import selectors as billing_selectors
         from generations import selectors as generation_selectors

@@ -15,6 +15,12 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, source and SQL to anyone who triggers an error.
+    raise ImproperlyConfigured(
+        "DEBUG must be off when DJANGO_ENV=production: unset DEBUG (or set DEBUG=0), "
+        "or use DJANGO_ENV=development on a machine nobody else can reach."
+    )
 # pytest (8.2+) exports PYTEST_VERSION for the whole session.
 TESTING = "PYTEST_VERSION" in os.environ
 
@@ -164,6 +170,22 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Seedance] "
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+# Successful sign-ups a day per client network (IPv4 /24, IPv6 /64) and per mailbox (accounts/emails.py); 0 = no cap.
+SIGNUP_LIMIT_PER_NETWORK_PER_DAY = env.int("SIGNUP_LIMIT_PER_NETWORK_PER_DAY", default=5)
+SIGNUP_LIMIT_PER_EMAIL_PER_DAY = env.int("SIGNUP_LIMIT_PER_EMAIL_PER_DAY", default=3)
+LOGIN_FAILED_PER_ACCOUNT_PER_HOUR = env.int("LOGIN_FAILED_PER_ACCOUNT_PER_HOUR", default=100)
+ACCOUNT_RATE_LIMITS = {
+    # Per client IP, and per (email, client IP): see accounts/adapters.py. A stranger's failures never lock
+    # the owner of an address out; only the per-address cap below, far above any honest typing, can.
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": f"{LOGIN_FAILED_PER_ACCOUNT_PER_HOUR}/h/key",
+}
+
+# Proxies in front of the app that append to X-Forwarded-For (0: ignore the header, use the TCP peer), or
+# the header one trusted proxy sets to the client address (e.g. X-Real-IP). See seedance_saas/client_ip.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seedance Studio <no-reply@localhost>")
@@ -180,6 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "seedance_saas.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # For any stock DRF throttle; ours asks seedance_saas/client_ip.py.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Seedance Studio API",

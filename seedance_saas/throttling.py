@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from seedance_saas.client_ip import client_ip
+
 WINDOW_S = 60
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -40,6 +42,10 @@ class ApiKeyRateThrottle(BaseThrottle):
         self.wait_s = (window + 1) * WINDOW_S - now
         cache_key = f"throttle:{'w' if write else 'r'}:{who}:{window}"
         return _count(cache_key) <= limit
+
+    def get_ident(self, request) -> str:
+        # DRF's own get_ident trusts any X-Forwarded-For unless NUM_PROXIES is set; ours trusts configured proxies.
+        return client_ip(request)
 
     def wait(self) -> float:
         return self.wait_s

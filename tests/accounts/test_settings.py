@@ -27,6 +27,12 @@ def test_debug_off_without_secret_key_refuses_to_start():
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_with_debug_on_refuses_to_start():
+    result = manage("check", DJANGO_ENV="production", DEBUG="1", SECRET_KEY="p" + os.urandom(40).hex())
+    assert result.returncode != 0
+    assert "DEBUG must be off when DJANGO_ENV=production" in result.stderr
+
+
 def test_configured_production_passes_check_deploy():
     result = manage(
         "check",

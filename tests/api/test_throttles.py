@@ -41,3 +41,11 @@ def test_unauthenticated_calls_never_consume_a_keys_budget(api_client, settings)
     settings.API_READ_RATE_PER_MINUTE = 1
     assert APIClient().get(URL).status_code == 401
     assert api_client.get(URL).status_code == 200
+
+
+def test_anonymous_callers_cannot_dodge_the_limit_with_a_rotating_forwarded_for():
+    client = APIClient()
+    statuses = [
+        client.get("/api/v1/pricing/", headers={"x-forwarded-for": f"203.0.113.{n}"}).status_code for n in range(70)
+    ]
+    assert statuses.count(200) == 60 and statuses.count(429) == 10
