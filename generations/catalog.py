@@ -138,6 +138,10 @@ def _check_frame(file_field, url_field, upload, url, *, required, fail) -> None:
         fail(url_field, "Give the first frame: upload an image or send a public HTTPS image_url.")
 
 
+# Pillow's refusal of a huge image, and its warning (made an error while we check) for a merely large one.
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
 class ImageRejected(ValueError):
     """An upload that cannot be a frame; the message says why, for the person who sent it."""
 
@@ -173,28 +177,35 @@ def check_image(upload: UploadedFile) -> CheckedImage:
         raise ImageRejected("The image file is empty.")
     upload.seek(0)
     try:
-        # Only this thread's check is affected in practice: our pixel limit is far below Pillow's warning level.
+        # catch_warnings is process-wide: a thread checking at the same moment may miss the "error" filter,
+        # which is harmless, since our own pixel limit sits far below the size where Pillow warns.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                image = Image.open(upload)
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-                raise ImageRejected("The image has too many pixels to be decoded safely.") from error
-            except Exception as error:  # Pillow raises many types on hostile headers
-                raise ImageRejected("This file is not a readable image; use a JPEG, PNG or WebP file.") from error
-            with image:
-                checked = _check_header(image)
-                try:
-                    image.load()
-                except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-                    raise ImageRejected("The image has too many pixels to be decoded safely.") from error
-                except Exception as error:  # OSError (truncated), IndexError, SyntaxError, ... on bad pixel data
-                    raise ImageRejected(
-                        "The image could not be decoded: its pixel data is missing, cut short or corrupt. "
-                        "Export it again as JPEG, PNG or WebP."
-                    ) from error
+            return _decode(upload)
+    except _BOMB as error:
+        raise ImageRejected("The image has too many pixels to be decoded safely.") from error
     finally:
         upload.seek(0)
+
+
+def _decode(upload: UploadedFile) -> CheckedImage:
+    try:
+        image = Image.open(upload)
+    except _BOMB:
+        raise
+    except Exception as error:  # Pillow raises many types on hostile headers
+        raise ImageRejected("This file is not a readable image; use a JPEG, PNG or WebP file.") from error
+    with image:
+        checked = _check_header(image)
+        try:
+            image.load()
+        except _BOMB:
+            raise
+        except Exception as error:  # OSError (truncated), IndexError, SyntaxError, ... on bad pixel data
+            raise ImageRejected(
+                "The image could not be decoded: its pixel data is missing, cut short or corrupt. "
+                "Export it again as JPEG, PNG or WebP."
+            ) from error
     return checked
 
 
