@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from accounts import services as accounts_services
@@ -15,6 +15,7 @@ from generations.serializers import GenerationCreateSerializer, GenerationFilter
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
 from seedance_saas.errors import InvalidInput
 from seedance_saas.idempotency import idempotent
+from seedance_saas.uploads import LimitedMultiPartParser
 
 TAG = ["Generations"]
 GENERATION_EXAMPLE = OpenApiExample(
@@ -65,7 +66,7 @@ def _resolve_end_user(organization, end_user_id: str | None):
 
 
 class GenerationListView(TenantAPIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, LimitedMultiPartParser, FormParser]
 
     @extend_schema(
         tags=TAG,

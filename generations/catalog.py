@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from billing import prices
 from seedance_saas.errors import InvalidInput
@@ -23,10 +24,10 @@ DURATIONS = (AUTO, *(str(n) for n in range(MIN_DURATION_S, MAX_DURATION_S + 1)))
 ASPECT_RATIOS = ("auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Stored copies are named by the detected format only (never the uploader's name), so media is served as an image.
+IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_PROMPT_CHARS = 2000
 MAX_SEED_CHARS = 32
-# Pillow refuses images past this many pixels: a 30 MB file must not inflate into gigabytes.
-MAX_IMAGE_PIXELS = 40_000_000
 LOCAL_HOSTNAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
 
@@ -137,28 +138,117 @@ def _check_frame(file_field, url_field, upload, url, *, required, fail) -> None:
         fail(url_field, "Give the first frame: upload an image or send a public HTTPS image_url.")
 
 
-def image_file_error(upload: UploadedFile) -> str | None:
-    """Why this upload cannot be a frame, judged by its content, or None when it can."""
-    if upload.size is not None and upload.size > MAX_IMAGE_BYTES:
-        return f"The image is {upload.size / 1024 / 1024:.1f} MB; the limit is 30 MB."
+# Pillow's refusal of a huge image, and its warning (made an error while we check) for a merely large one.
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+class ImageRejected(ValueError):
+    """An upload that cannot be a frame; the message says why, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An upload that decoded completely within the size limits."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return IMAGE_EXTENSIONS[self.format]
+
+
+def max_image_bytes() -> int:
+    """The largest frame we take: our setting, never above the provider's 30 MB."""
+    return min(settings.UPLOAD_MAX_FILE_BYTES, MAX_IMAGE_BYTES)
+
+
+def check_image(upload: UploadedFile) -> CheckedImage:
+    """Judges an upload by its content: format and dimensions from the header, then a full, bounded decode.
+
+    Raises ImageRejected. The header is checked before a pixel is decoded, so decoding never takes more than
+    UPLOAD_IMAGE_MAX_PIXELS x 4 bytes; the full decode then catches files whose pixel data is short or missing.
+    """
+    max_bytes = max_image_bytes()
+    if upload.size is not None and upload.size > max_bytes:
+        raise ImageRejected(f"The image is {upload.size / 1024 / 1024:.1f} MB; the limit is {max_bytes // 2**20} MB.")
     if upload.size == 0:
-        return "The image file is empty."
+        raise ImageRejected("The image file is empty.")
+    upload.seek(0)
     try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            if image.format not in IMAGE_FORMATS:
-                return f"{image.format or 'This'} images are not supported; use JPEG, PNG or WebP."
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                return (
-                    f"The image is {width}x{height} pixels; keep it under {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-                )
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        return "This file is not a readable image; use a JPEG, PNG or WebP file."
+        # catch_warnings is process-wide: a thread checking at the same moment may miss the "error" filter,
+        # which is harmless, since our own pixel limit sits far below the size where Pillow warns.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _decode(upload)
+    except _BOMB as error:
+        raise ImageRejected("The image has too many pixels to be decoded safely.") from error
     finally:
         upload.seek(0)
+
+
+def _decode(upload: UploadedFile) -> CheckedImage:
+    try:
+        image = Image.open(upload)
+    except _BOMB:
+        raise
+    except Exception as error:  # Pillow raises many types on hostile headers
+        raise ImageRejected("This file is not a readable image; use a JPEG, PNG or WebP file.") from error
+    with image:
+        checked = _check_header(image)
+        try:
+            image.load()
+        except _BOMB:
+            raise
+        except Exception as error:  # OSError (truncated), IndexError, SyntaxError, ... on bad pixel data
+            raise ImageRejected(
+                "The image could not be decoded: its pixel data is missing, cut short or corrupt. "
+                "Export it again as JPEG, PNG or WebP."
+            ) from error
+    return checked
+
+
+def _check_header(image: Image.Image) -> CheckedImage:
+    if image.format not in IMAGE_FORMATS:
+        raise ImageRejected(f"{image.format or 'This'} images are not supported; use JPEG, PNG or WebP.")
+    width, height = image.size
+    min_side, max_side = settings.UPLOAD_IMAGE_MIN_SIDE_PX, settings.UPLOAD_IMAGE_MAX_SIDE_PX
+    if min(width, height) < min_side:
+        raise ImageRejected(f"The image is {width}x{height} pixels; each side must be at least {min_side} px.")
+    if max(width, height) > max_side:
+        raise ImageRejected(f"The image is {width}x{height} pixels; each side may be at most {max_side} px.")
+    max_pixels = settings.UPLOAD_IMAGE_MAX_PIXELS
+    if width * height > max_pixels:
+        raise ImageRejected(
+            f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); "
+            f"keep it under {max_pixels / 1e6:.1f} megapixels."
+        )
+    return CheckedImage(format=image.format, width=width, height=height)
+
+
+def image_file_error(upload: UploadedFile) -> str | None:
+    """Why this upload cannot be a frame, judged by its content, or None when it can."""
+    try:
+        check_image(upload)
+    except ImageRejected as error:
+        return str(error)
     return None
+
+
+def stored_image_extension(upload: UploadedFile) -> str:
+    """The file extension our copy of a validated upload gets: from its detected format, never from its name."""
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            image_format = image.format
+    except Exception as error:  # only reached when the upload skipped validation
+        raise InvalidInput("This file is not a readable image.", fields={"image": ["Not a readable image."]}) from error
+    finally:
+        upload.seek(0)
+    if image_format not in IMAGE_EXTENSIONS:
+        raise InvalidInput(f"{image_format} images are not supported.", fields={"image": ["Use JPEG, PNG or WebP."]})
+    return IMAGE_EXTENSIONS[image_format]
 
 
 def image_url_error(url: str) -> str | None:

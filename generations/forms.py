@@ -17,13 +17,13 @@ class GenerationForm(forms.Form):
         label="First frame",
         required=False,
         help_text="JPEG, PNG or WebP, up to 30 MB. The video starts from this image.",
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT, "data-max-bytes": catalog.MAX_IMAGE_BYTES}),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     end_image = forms.FileField(
         label="Last frame (optional)",
         required=False,
         help_text="The video moves toward this image.",
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT, "data-max-bytes": catalog.MAX_IMAGE_BYTES}),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     prompt = forms.CharField(
         label="Prompt",
@@ -54,6 +54,8 @@ class GenerationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resolution"].choices = [(r, r) for r in catalog.allowed_resolutions()]
+        for name in ("image", "end_image"):
+            self.fields[name].widget.attrs["data-max-bytes"] = catalog.max_image_bytes()
         self.inputs: catalog.GenerationInputs | None = None
 
     def clean(self):

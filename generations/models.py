@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -23,9 +24,16 @@ IN_FLIGHT = (Status.SUBMITTING, Status.PROCESSING)
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
 
+# The only extensions a stored frame may have; media is served with a content type read from the extension.
+FRAME_EXTENSIONS = ("png", "jpg", "webp")
+
+
 def _input_path(instance: Generation, filename: str) -> str:
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "img"
-    return f"generations/{instance.organization_id}/inputs/{uuid.uuid4().hex}.{extension}"
+    """`filename` is `frame.<ext>` from the detected format (generation_create); anything else is refused."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in FRAME_EXTENSIONS:
+        raise ValueError(f"A stored frame must be named by its detected format, not {filename!r}.")
+    return f"generations/frames/{instance.organization_id}/{secrets.token_hex(16)}.{extension}"
 
 
 class Generation(models.Model):

@@ -25,7 +25,7 @@ from django_q.tasks import async_task
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import video
+from generations import catalog, video
 from generations.catalog import GenerationInputs
 from generations.eachlabs.client import (
     EachlabsError,
@@ -131,10 +131,11 @@ def generation_create(
         **dataclasses.asdict(inputs),
     )
     # Files are written before the transaction: storage may be remote (S3) and no HTTP runs inside one.
+    # Our copy is named by the format Pillow detected, never by the uploader's file name (see _input_path).
     if image is not None:
-        generation.image.save(image.name or "frame", image, save=False)
+        generation.image.save(f"frame.{catalog.stored_image_extension(image)}", image, save=False)
     if end_image is not None:
-        generation.end_image.save(end_image.name or "frame", end_image, save=False)
+        generation.end_image.save(f"frame.{catalog.stored_image_extension(end_image)}", end_image, save=False)
     quote = billing.quote(organization=organization, resolution=inputs.resolution, duration=inputs.duration)
     generation.estimated_cost = quote.authorized_amount
     try:
@@ -543,7 +544,7 @@ def _finish_success(generation: Generation, result: PredictionResult) -> None:
             return
         buffer.seek(0)
         name = default_storage.save(
-            f"generations/videos/{generation.organization_id}/{generation.pk}-{secrets.token_hex(4)}.mp4", File(buffer)
+            f"generations/videos/{generation.organization_id}/{secrets.token_hex(16)}.mp4", File(buffer)
         )
     _commit_success(generation, result=result, video_name=name, measured_s=measured_s)
 

@@ -27,7 +27,11 @@ _ERRORS = {
     402: ("Billing does not allow this (spend limit, standing).", "payment_required", "Add a payment method."),
     404: ("No such object in your organization.", "not_found", "No such object, or it belongs to another ..."),
     409: ("Conflicts with the object's state or an idempotency key.", "conflict", "This cannot be done now."),
-    413: ("The request body is too large.", "request_too_large", "The request body is too large."),
+    413: (
+        "An image over 30 MB, a multipart body over 61 MB, or another body over 2.5 MB.",
+        "request_too_large",
+        "The upload is too large: each image may be at most 30 MB and a whole request at most 61 MB.",
+    ),
     415: ("Unsupported Content-Type.", "unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
     429: ("Too many requests; wait `Retry-After` seconds.", "throttled", "Request was throttled. Expected ..."),
 }

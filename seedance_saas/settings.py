@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (CSRF reads request.POST): oversized uploads answer 413 unread.
+    "seedance_saas.upload_middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,6 +202,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["seedance_saas.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "seedance_saas.uploads.LimitedMultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
     "EXCEPTION_HANDLER": "seedance_saas.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # For any stock DRF throttle; ours asks seedance_saas/client_ip.py.
@@ -232,9 +239,25 @@ if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
     AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
     AWS_QUERYSTRING_EXPIRE = 3600
-# The largest upload we accept is a 30 MB frame; keep big bodies on disk, not in memory.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 70 * 1024 * 1024
+
+# --- Uploads --------------------------------------------------------------------
+# The provider takes frames of at most 30 MB; a request carries at most two frames and a few small fields.
+UPLOAD_MAX_FILE_BYTES = env.int("UPLOAD_MAX_FILE_BYTES", default=30 * 1024 * 1024)
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=2 * UPLOAD_MAX_FILE_BYTES + 1024 * 1024)
+# Checked from the image header before a pixel is decoded; the decoded size stays bounded (16.8 MP x 4 bytes).
+UPLOAD_IMAGE_MIN_SIDE_PX = env.int("UPLOAD_IMAGE_MIN_SIDE_PX", default=32)
+UPLOAD_IMAGE_MAX_SIDE_PX = env.int("UPLOAD_IMAGE_MAX_SIDE_PX", default=6000)
+UPLOAD_IMAGE_MAX_PIXELS = env.int("UPLOAD_IMAGE_MAX_PIXELS", default=4096 * 4096)
+# The first handler counts bytes and stops a file past UPLOAD_MAX_FILE_BYTES while it streams in.
+FILE_UPLOAD_HANDLERS = [
+    "seedance_saas.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # files above this go to FILE_UPLOAD_TEMP_DIR, not memory
+FILE_UPLOAD_TEMP_DIR = env.path("FILE_UPLOAD_TEMP_DIR", default=BASE_DIR / "var" / "uploads")
+# Bodies that are not multipart (JSON, forms) are read into memory whole: Django's 2.5 MB default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int(2.5 * 1024 * 1024))
 
 # --- Provider (Eachlabs) --------------------------------------------------------
 EACHLABS_API_KEY = env.str("EACHLABS_API_KEY", default="")

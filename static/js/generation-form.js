@@ -19,7 +19,7 @@
       if (!file) return;
       var problem = null;
       if (TYPES.indexOf(file.type) < 0) problem = "Use a JPEG, PNG or WebP image.";
-      else if (file.size > maxBytes) problem = "This image is " + (file.size / 1048576).toFixed(1) + " MB; the limit is 30 MB.";
+      else if (file.size > maxBytes) problem = "This image is " + (file.size / 1048576).toFixed(1) + " MB; the limit is " + Math.floor(maxBytes / 1048576) + " MB.";
       if (problem) {
         error.textContent = problem;
         error.hidden = false;

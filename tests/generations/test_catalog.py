@@ -1,23 +1,16 @@
 """The input catalog: allowed values, image files judged by content, image URLs that the provider can fetch."""
 
 import io
-import struct
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from generations.catalog import DURATIONS, MAX_IMAGE_BYTES, validate_inputs
+from generations.catalog import DURATIONS, MAX_IMAGE_BYTES, check_image, validate_inputs
 from seedance_saas.errors import InvalidInput
+from tests.images import image_bytes, png_claiming
 
 URL = "https://images.example.com/frame.png"
-
-
-def image_bytes(fmt="PNG", size=(32, 18)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buffer, fmt)
-    return buffer.getvalue()
 
 
 def errors_of(**kwargs) -> dict:
@@ -129,24 +122,50 @@ def test_too_large_upload_is_refused():
     assert "30 MB" in errors_of(image=upload)["image"][0]
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims a size without carrying the pixels: what a decompression bomb looks like from outside."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+def image_error(data: bytes) -> str:
+    return errors_of(image=SimpleUploadedFile("frame.png", data))["image"][0]
 
 
-def test_huge_pixel_count_is_refused_before_decoding():
-    fields = errors_of(image=SimpleUploadedFile("big.png", png_header_only(8000, 8000)))
-    assert "megapixels" in fields["image"][0]
+def test_a_png_claiming_6000x6000_with_little_pixel_data_is_refused_from_its_header():
+    assert "megapixels" in image_error(png_claiming(6000, 6000, pixel_data=b"\0" * 100))
 
 
-def test_decompression_bomb_is_refused():
-    fields = errors_of(image=SimpleUploadedFile("bomb.png", png_header_only(30000, 30000)))
-    assert "not a readable image" in fields["image"][0]
+@pytest.mark.parametrize(
+    "size, fragment", [((6001, 100), "at most 6000 px"), ((100, 6001), "at most 6000 px"), ((31, 64), "at least 32 px")]
+)
+def test_sides_outside_the_limits_are_refused_from_the_header(size, fragment):
+    assert fragment in image_error(png_claiming(*size))
+
+
+def test_a_png_within_the_limits_but_short_of_pixel_data_is_refused_when_decoded():
+    # 4000 x 4000 passes every header check; the full decode finds the pixels are not there.
+    assert "could not be decoded" in image_error(png_claiming(4000, 4000, pixel_data=b"\0" * 100))
+
+
+@pytest.mark.parametrize("pixel_data", [None, b""], ids=["no IDAT chunk", "empty IDAT chunk"])
+def test_a_png_without_pixel_data_is_refused_not_an_error(pixel_data):
+    assert "could not be decoded" in image_error(png_claiming(64, 64, pixel_data=pixel_data))
+
+
+def test_a_decompression_bomb_is_refused():
+    assert "too many pixels" in image_error(png_claiming(30000, 30000))
+
+
+def test_a_decompression_bomb_warning_becomes_a_refusal(settings):
+    # With our own limits raised past Pillow's warning level (89.5 MP), Pillow's warning still refuses it.
+    settings.UPLOAD_IMAGE_MAX_SIDE_PX, settings.UPLOAD_IMAGE_MAX_PIXELS = 20000, 150_000_000
+    assert "too many pixels" in image_error(png_claiming(10000, 9500))
+
+
+@pytest.mark.parametrize("size", [(32, 32), (6000, 2796), (4096, 4096)])
+def test_images_at_the_limits_are_accepted(size):
+    checked = check_image(SimpleUploadedFile("frame.png", image_bytes("PNG", size)))
+    assert (checked.width, checked.height, checked.extension) == (*size, "png")
+
+
+def test_limits_are_settings(settings):
+    settings.UPLOAD_IMAGE_MIN_SIDE_PX = 100
+    assert "at least 100 px" in image_error(image_bytes("PNG", (64, 36)))
 
 
 def test_upload_and_url_together_are_refused():
