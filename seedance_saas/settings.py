@@ -255,7 +255,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # files above this go to FILE_UPLOAD_TEMP_DIR, not memory
-FILE_UPLOAD_TEMP_DIR = env.path("FILE_UPLOAD_TEMP_DIR", default=BASE_DIR / "var" / "uploads")
+# Unset: the system's temporary directory. Django's checks refuse a directory that does not exist.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 # Bodies that are not multipart (JSON, forms) are read into memory whole: Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int(2.5 * 1024 * 1024))
 

@@ -53,8 +53,9 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
-        # The temporary-file handler after this one writes large files there; it must exist (var/ is not in git).
-        os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
+        # The temporary-file handler after this one writes large files there; it must exist.
+        if settings.FILE_UPLOAD_TEMP_DIR:
+            os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > settings.UPLOAD_MAX_FILE_BYTES:
