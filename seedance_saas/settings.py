@@ -198,7 +198,13 @@ if AWS_STORAGE_BUCKET_NAME:
     # django-storages reads AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ... from the environment.
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
     AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
-    AWS_QUERYSTRING_EXPIRE = 3600
+# Media is only reached through signed links (generations/media_links.py), checked on every use. How long they live:
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=3600)  # pages and API answers
+MEDIA_WEBHOOK_URL_TTL_S = env.int("MEDIA_WEBHOOK_URL_TTL_S", default=24 * 3600)  # partner webhook payloads
+# The provider fetches input frames while the job runs: keep this above GENERATION_DEADLINE_S.
+MEDIA_PROVIDER_URL_TTL_S = env.int("MEDIA_PROVIDER_URL_TTL_S", default=3600)
+# With S3, a checked link redirects to a presigned URL that lives this long (seconds).
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=3600)
 # The largest upload we accept is a 30 MB frame; keep big bodies on disk, not in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 70 * 1024 * 1024
