@@ -53,8 +53,12 @@ class Grant:
 
 @dataclass(frozen=True)
 class MediaLink:
-    url: str
+    path: str  # with the query; what our own pages use, so the link works on whatever host served the page
     expires_at: datetime
+
+    @property
+    def url(self) -> str:
+        return f"{settings.SITE_URL}{self.path}"
 
 
 class LinkRefused(Exception):
@@ -87,7 +91,7 @@ def media_link(*, name: str, organization_id: int, grant: Grant, ttl_s: int, now
         }
     )
     path = reverse("media", kwargs={"name": name})
-    return MediaLink(url=f"{settings.SITE_URL}{path}?{query}", expires_at=datetime.fromtimestamp(expires, tz=UTC))
+    return MediaLink(path=f"{path}?{query}", expires_at=datetime.fromtimestamp(expires, tz=UTC))
 
 
 def link_check(*, name: str, params, user=None) -> None:

@@ -18,8 +18,12 @@ INLINE_TYPES = {
     ".mp4": "video/mp4",
 }
 DOWNLOAD_TYPE = "application/octet-stream"
-# Even a file a browser would render as a document runs no script and reaches nothing on our origin.
-MEDIA_CSP = "sandbox; default-src 'none'"
+# Whatever a file holds, no script runs: default-src 'none' refuses every script, and the sandbox (no allow-scripts)
+# gives the document an opaque origin without our cookies or storage. Opened straight in a tab, the browser's own
+# viewer document loads the file itself (img-src / media-src 'self') and styles itself inline.
+MEDIA_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+# Chromium's video viewer cannot play inside a sandbox, so an MP4 (a type that never runs as a document) goes without.
+VIDEO_CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'"
 CHUNK_BYTES = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -28,7 +32,8 @@ def media_headers(name: str) -> dict[str, str]:
     """Content type and disposition for a stored name, plus the headers every media answer carries."""
     suffix = PurePosixPath(name).suffix.lower()
     content_type = INLINE_TYPES.get(suffix)
-    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": MEDIA_CSP}
+    csp = VIDEO_CSP if content_type == "video/mp4" else MEDIA_CSP
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": csp}
     if content_type is None:
         headers["Content-Type"] = DOWNLOAD_TYPE
         headers["Content-Disposition"] = "attachment"

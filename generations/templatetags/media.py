@@ -13,4 +13,4 @@ def media_url(context, field_file) -> str:
     membership = getattr(context.get("request"), "membership", None)
     if not field_file or membership is None:
         return ""
-    return member_link(name=field_file.name, membership=membership).url
+    return member_link(name=field_file.name, membership=membership).path

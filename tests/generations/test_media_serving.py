@@ -12,6 +12,7 @@ from PIL import Image, PngImagePlugin
 from accounts.models import Membership
 from generations.media_links import member_link
 from generations.models import Generation
+from seedance_saas.media import MEDIA_CSP, VIDEO_CSP
 from tests.generations.test_lifecycle import create
 
 SCRIPT = b"<script>document.title='pwned'</script>"
@@ -49,7 +50,7 @@ def test_a_png_stored_under_a_script_capable_name_is_a_sandboxed_download(
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == "attachment"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert response["Content-Security-Policy"] == MEDIA_CSP
     assert SCRIPT in b"".join(response.streaming_content)
 
 
@@ -59,7 +60,7 @@ def test_the_old_permanent_media_path_no_longer_serves_files(browser_client, org
     response = browser_client.get(f"/media/{name}")
     assert response.status_code == 403
     assert SCRIPT not in response.content
-    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert response["Content-Security-Policy"] == MEDIA_CSP
 
 
 @pytest.mark.parametrize(
@@ -71,8 +72,15 @@ def test_allowed_media_types_are_shown_inline(browser_client, organization, memb
     response = browser_client.get(member_url(name))
     assert response.status_code == 200 and response["Content-Type"] == content_type
     assert "Content-Disposition" not in response and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == (VIDEO_CSP if extension == "mp4" else MEDIA_CSP)
     assert response["Accept-Ranges"] == "bytes" and response["Content-Length"] == "10"
     assert response.streaming, "media must be streamed, not read into memory"
+
+
+def test_no_media_policy_lets_a_script_run():
+    for policy in (MEDIA_CSP, VIDEO_CSP):
+        directives = dict(d.strip().partition(" ")[::2] for d in policy.split(";"))
+        assert directives["default-src"] == "'none'" and "script-src" not in directives
 
 
 def test_byte_ranges_let_the_player_seek(browser_client, organization, member_url):
