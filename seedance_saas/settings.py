@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from our static, not a CDN (CSP: script-src 'self')
     "django_htmx",
     "django_q",
     "accounts",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +180,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Image-to-video generation with Seedance 2.0, billed per second.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Static and media -----------------------------------------------------------
@@ -274,6 +280,26 @@ API_CREATE_RATE_PER_MINUTE = env.int("API_CREATE_RATE_PER_MINUTE", default=60)
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=600)
 API_ANONYMOUS_RATE_PER_MINUTE = env.int("API_ANONYMOUS_RATE_PER_MINUTE", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------
+# Scripts and styles only from our own static files: no inline <script>, on* handler or style="" runs or applies.
+# Media answers carry their own stricter policy (seedance_saas/media.py); the API docs relax theirs (api_urls.py).
+# CSP_MEDIA_ORIGINS: where images and videos may also come from, e.g. the S3 origin our media links redirect to.
+CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "blob:", *CSP_MEDIA_ORIGINS],  # blob: the new-video form's preview of the chosen frame
+        "media-src": [SELF, *CSP_MEDIA_ORIGINS],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Internationalization ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
