@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib import admin
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image, PngImagePlugin
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -18,7 +20,7 @@ from generations.media_links import api_link
 from generations.models import Generation
 from tests.e2e.conftest import PASSWORD, log_in
 from tests.e2e.test_videos import VIDEO_METADATA_JS
-from tests.factories import UserFactory
+from tests.factories import OrganizationFactory, UserFactory
 from tests.generations.test_lifecycle import create
 
 pytestmark = pytest.mark.e2e
@@ -80,10 +82,14 @@ def test_the_operators_console_works_under_the_policy(page, screenshot):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#operations-dashboard")).to_be_visible()
-    page.goto("/admin/generations/generation/")
-    expect(page.locator("#changelist")).to_be_visible()
     screenshot(page, "50-admin-under-csp")
-    # No CSP violation on either page: the new_page fixture fails the test otherwise.
+    generation = create(OrganizationFactory())
+    for model in admin.site._registry:
+        page.goto(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+        expect(page.locator("#changelist")).to_be_visible()
+    page.goto(reverse("admin:generations_generation_change", args=[generation.pk]))
+    expect(page.locator("#content")).to_contain_text(str(generation.pk))
+    # No CSP violation on any page: the new_page fixture fails the test otherwise.
 
 
 def test_the_api_docs_render_from_our_own_static_files(page, live_server, screenshot):
