@@ -79,3 +79,13 @@ def invitation_get_by_token(*, token: str) -> Invitation | None:
     token_hash = hashlib.sha256((token or "").encode()).hexdigest()
     invitation = Invitation.objects.select_related("organization", "invited_by").filter(token_hash=token_hash).first()
     return invitation if invitation is not None and invitation_is_pending(invitation) else None
+
+
+def membership_is_current(*, organization_id: int, membership_id: int) -> bool:
+    """False once the member left or was removed (signed media links issued to them stop working)."""
+    return Membership.objects.filter(pk=membership_id, organization_id=organization_id).exists()
+
+
+def api_key_is_current(*, organization_id: int, api_key_id: int) -> bool:
+    """False once the key is revoked or deleted."""
+    return ApiKey.objects.filter(pk=api_key_id, organization_id=organization_id, revoked_at__isnull=True).exists()

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
 from generations import catalog, selectors, services
+from generations.media_links import api_link
 from generations.representation import generation_payload
 from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
@@ -35,12 +36,15 @@ GENERATION_EXAMPLE = OpenApiExample(
         "estimated_cost": "1.5120",
         "cost": "1.5120",
         "currency": "usd",
-        "video_url": "https://studio.example/media/generations/videos/0b6f7e2a.mp4",
+        "video_url": (
+            "https://studio.example/media/generations/videos/0b6f7e2a.mp4?o=7&g=api_key%3A3&e=1795982621&s=Qm9Lx2"
+        ),
         "duration_seconds": 5.0,
         "error": None,
         "retry_of": None,
         "created_at": "2026-11-24T20:00:00Z",
         "completed_at": "2026-11-24T20:03:41Z",
+        "media_expires_at": "2026-11-24T21:03:41Z",
     },
     response_only=True,
 )
@@ -57,6 +61,11 @@ CREATE_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
+
+
+def _payload(request, generation) -> dict:
+    """The generation with fresh media links issued to the calling key (they die with it)."""
+    return generation_payload(generation, link_for=lambda name: api_link(name=name, api_key=request.auth))
 
 
 def _resolve_end_user(organization, end_user_id: str | None):
@@ -89,7 +98,7 @@ class GenerationListView(TenantAPIView):
         generations = selectors.generation_list(organization=self.organization, **filters.validated_data)
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(generations, request, view=self)
-        return paginator.get_paginated_response([generation_payload(g) for g in page])
+        return paginator.get_paginated_response([_payload(request, g) for g in page])
 
     @extend_schema(
         tags=TAG,
@@ -144,7 +153,7 @@ class GenerationListView(TenantAPIView):
             end_image=fields.get("end_image"),
             api_key=self.api_key,
         )
-        return Response(generation_payload(generation), status=status.HTTP_201_CREATED)
+        return Response(_payload(request, generation), status=status.HTTP_201_CREATED)
 
 
 class GenerationObjectView(TenantAPIView):
@@ -156,12 +165,15 @@ class GenerationDetailView(GenerationObjectView):
     @extend_schema(
         tags=TAG,
         summary="Get a generation",
-        description="Status, inputs, cost and, once succeeded, `video_url` (our stored copy).",
+        description=(
+            "Status, inputs, cost and, once succeeded, `video_url` (our stored copy). Links to files we store "
+            "are signed and expire at `media_expires_at`: read the generation again for fresh ones."
+        ),
         responses={200: GenerationSerializer, **authed_errors(404)},
         examples=[GENERATION_EXAMPLE],
     )
     def get(self, request, generation_id):
-        return Response(generation_payload(self.get_generation(generation_id)))
+        return Response(_payload(request, self.get_generation(generation_id)))
 
 
 class GenerationCancelView(GenerationObjectView):
@@ -181,7 +193,7 @@ class GenerationCancelView(GenerationObjectView):
     def post(self, request, generation_id):
         generation = services.generation_cancel(generation=self.get_generation(generation_id))
         generation = self.get_generation(generation.pk)
-        return Response(generation_payload(generation))
+        return Response(_payload(request, generation))
 
 
 class GenerationRetryView(GenerationObjectView):
@@ -200,4 +212,4 @@ class GenerationRetryView(GenerationObjectView):
     @idempotent
     def post(self, request, generation_id):
         generation = services.generation_retry(generation=self.get_generation(generation_id), api_key=self.api_key)
-        return Response(generation_payload(generation), status=status.HTTP_201_CREATED)
+        return Response(_payload(request, generation), status=status.HTTP_201_CREATED)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from generations.media_links import MediaLink
 from generations.models import Generation
-from generations.services import absolute_media_url
 
 CURRENCY = "usd"
 
@@ -12,19 +14,32 @@ def _money(value) -> str | None:
     return None if value is None else f"{value:.4f}"
 
 
-def generation_payload(generation: Generation) -> dict:
-    """Money as decimal strings, times as ISO 8601 UTC, URLs absolute."""
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def generation_payload(generation: Generation, *, link_for: Callable[[str], MediaLink]) -> dict:
+    """Money as decimal strings, times as ISO 8601 UTC, URLs absolute.
+
+    `link_for(stored_name)` issues a fresh signed link to a file we store (frames uploaded, the video);
+    `media_expires_at` says when those links stop working (null when there are none).
+    """
+    links: list[MediaLink] = []
+
+    def stored(field_file) -> str | None:
+        if not field_file:
+            return None
+        link = link_for(field_file.name)
+        links.append(link)
+        return link.url
+
     error = {"code": generation.error_code, "message": generation.error_message} if generation.error_code else None
-    return {
+    payload = {
         "id": str(generation.pk),
         "status": generation.status,
         "prompt": generation.prompt,
-        "image_url": absolute_media_url(generation.image.name) if generation.image else generation.image_url,
-        "end_image_url": (
-            absolute_media_url(generation.end_image.name)
-            if generation.end_image
-            else (generation.end_image_url or None)
-        ),
+        "image_url": stored(generation.image) or generation.image_url,
+        "end_image_url": stored(generation.end_image) or generation.end_image_url or None,
         "resolution": generation.resolution,
         "duration": generation.duration,
         "aspect_ratio": generation.aspect_ratio,
@@ -34,10 +49,12 @@ def generation_payload(generation: Generation) -> dict:
         "estimated_cost": _money(generation.estimated_cost),
         "cost": _money(generation.cost),
         "currency": CURRENCY,
-        "video_url": absolute_media_url(generation.video.name) if generation.video else None,
+        "video_url": stored(generation.video),
         "duration_seconds": None if generation.duration_seconds is None else float(generation.duration_seconds),
         "error": error,
         "retry_of": str(generation.retry_of_id) if generation.retry_of_id else None,
-        "created_at": generation.created_at.isoformat().replace("+00:00", "Z"),
-        "completed_at": generation.completed_at.isoformat().replace("+00:00", "Z") if generation.completed_at else None,
+        "created_at": _iso(generation.created_at),
+        "completed_at": _iso(generation.completed_at),
     }
+    payload["media_expires_at"] = _iso(min(link.expires_at for link in links)) if links else None
+    return payload

@@ -11,7 +11,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organization
-from generations.models import IN_FLIGHT, Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
+from generations.models import (
+    IN_FLIGHT,
+    TERMINAL,
+    Generation,
+    GenerationEvent,
+    ProviderCall,
+    ProviderKeyState,
+    Status,
+)
 
 
 def generation_list(
@@ -67,3 +75,22 @@ def operator_overview(*, now: datetime | None = None) -> dict:
         timeouts=Count("pk", filter=Q(error_code__in=("provider_timeout", "provider_network"))),
     )
     return {**counts, "provider_calls": calls, "key_states": list(ProviderKeyState.objects.all())}
+
+
+def _holds_media(name: str) -> Q:
+    return Q(image=name) | Q(end_image=name) | Q(video=name)
+
+
+def media_belongs_to(*, organization_id: int, name: str) -> bool:
+    """True when `name` is a frame or the video of one of the organization's generations."""
+    return Generation.objects.filter(_holds_media(name), organization_id=organization_id).exists()
+
+
+def media_is_pending_input(*, organization_id: int, generation_id: str, name: str) -> bool:
+    """True while the generation is not finished and `name` is one of its input frames (what the provider fetches)."""
+    return (
+        Generation.objects.filter(pk=generation_id, organization_id=organization_id)
+        .exclude(status__in=TERMINAL)
+        .filter(Q(image=name) | Q(end_image=name))
+        .exists()
+    )

@@ -75,7 +75,9 @@ class GenerationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Status.values)
     prompt = serializers.CharField()
-    image_url = serializers.CharField(help_text="Your URL, or the absolute URL of our copy of the upload.")
+    image_url = serializers.CharField(
+        help_text="Your URL, or a signed link to our copy of the upload (valid until `media_expires_at`)."
+    )
     end_image_url = serializers.CharField(allow_null=True)
     resolution = serializers.ChoiceField(choices=RESOLUTIONS)
     duration = serializers.ChoiceField(choices=DURATIONS)
@@ -88,12 +90,23 @@ class GenerationSerializer(serializers.Serializer):
         max_digits=12, decimal_places=4, allow_null=True, help_text="USD billed; null until it is known."
     )
     currency = serializers.CharField()
-    video_url = serializers.URLField(allow_null=True, help_text="Our stored copy; null until succeeded.")
+    video_url = serializers.URLField(
+        allow_null=True,
+        help_text="A signed link to our stored copy, valid until `media_expires_at`; null until succeeded.",
+    )
     duration_seconds = serializers.FloatField(allow_null=True, help_text="Measured length of the video.")
     error = GenerationErrorSerializer(allow_null=True)
     retry_of = serializers.UUIDField(allow_null=True)
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    media_expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=(
+            "When the signed links to files we store (`video_url`, uploaded frames) stop working; null when there "
+            "are none. Links die sooner if the API key they were issued to is revoked. Read the generation again "
+            "for fresh links."
+        ),
+    )
 
 
 class GenerationFilterSerializer(serializers.Serializer):

@@ -38,7 +38,9 @@ from generations.eachlabs.client import (
     ProviderRateLimited,
     get_client,
 )
+from generations.media_links import provider_link, webhook_link
 from generations.models import IN_FLIGHT, Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
+from generations.representation import generation_payload
 from seedance_saas.errors import Conflict, NotFound
 from webhooks import services as webhooks
 
@@ -330,8 +332,8 @@ def _submit(generation: Generation) -> None:
 def _prediction_input(generation: Generation) -> PredictionInput:
     return PredictionInput(
         prompt=generation.prompt,
-        image_url=_frame_url(generation.image, generation.image_url),
-        end_image_url=_frame_url(generation.end_image, generation.end_image_url) or None,
+        image_url=_frame_url(generation, generation.image, generation.image_url),
+        end_image_url=_frame_url(generation, generation.end_image, generation.end_image_url) or None,
         resolution=generation.resolution,
         duration=generation.duration,
         aspect_ratio=generation.aspect_ratio,
@@ -341,13 +343,9 @@ def _prediction_input(generation: Generation) -> PredictionInput:
     )
 
 
-def absolute_media_url(name: str) -> str:
-    url = default_storage.url(name)
-    return f"{settings.SITE_URL}{url}" if url.startswith("/") else url
-
-
-def _frame_url(field_file, url: str) -> str:
-    return absolute_media_url(field_file.name) if field_file else url
+def _frame_url(generation: Generation, field_file, url: str) -> str:
+    """The caller's URL, or a link to our upload that the provider may fetch while the job runs."""
+    return provider_link(name=field_file.name, generation=generation).url if field_file else url
 
 
 def _webhook_url(generation: Generation) -> str:
@@ -631,15 +629,16 @@ def upkeep_pass() -> dict[str, int]:
 
 def generation_publish_terminal_event(*, generation_id: uuid.UUID | str) -> None:
     """Tell the partner's webhook endpoints that a generation ended (runs in a task, after commit)."""
-    from generations.representation import generation_payload  # representation imports this module
-
     generation = Generation.objects.select_related("organization", "end_user").get(pk=generation_id)
     if not generation.is_terminal:
         return
+    organization_id = generation.organization_id
     webhooks.event_publish(
         organization=generation.organization,
         event_type=f"generation.{generation.status}",
-        payload=generation_payload(generation),
+        payload=generation_payload(
+            generation, link_for=lambda name: webhook_link(name=name, organization_id=organization_id)
+        ),
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -13,8 +17,10 @@ from accounts import services as accounts_services
 from billing import services as billing_services
 from generations import selectors, services
 from generations.forms import GenerationForm
+from generations.media_links import LinkRefused, link_check
 from generations.models import IN_FLIGHT, Status
 from seedance_saas.errors import InvalidInput, PaymentRequired, ServiceError
+from seedance_saas.media import MEDIA_CSP, media_headers, serve_stored_file
 
 # Live parts poll this often while something is still moving.
 LIVE_POLL_S = 2
@@ -29,6 +35,35 @@ def eachlabs_webhook(request: HttpRequest, secret: str) -> JsonResponse:
         return JsonResponse({"error": {"code": "not_found", "message": "Unknown webhook."}}, status=404)
     services.webhook_received(generation=generation)
     return JsonResponse({"ok": True})
+
+
+@require_GET
+def media_file(request: HttpRequest, name: str) -> HttpResponse:
+    """A stored frame or video, for whoever holds a valid, unexpired link whose grant still holds."""
+    try:
+        link_check(name=name, params=request.GET, user=request.user)
+    except LinkRefused as refused:
+        response = HttpResponse(refused.message, status=refused.status, content_type="text/plain; charset=utf-8")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = MEDIA_CSP
+        response["Cache-Control"] = "no-store"
+        return response
+    cache_s = max(0, min(int(request.GET["e"]) - int(time.time()), settings.MEDIA_URL_TTL_S))
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        return _presigned_redirect(name)
+    return serve_stored_file(request, storage=default_storage, name=name, cache_s=cache_s)
+
+
+def _presigned_redirect(name: str) -> HttpResponse:
+    # S3 answers with the content type and disposition we choose, not the one stored with the object.
+    headers = media_headers(name)
+    parameters = {"ResponseContentType": headers["Content-Type"]}
+    if "Content-Disposition" in headers:
+        parameters["ResponseContentDisposition"] = headers["Content-Disposition"]
+    url = default_storage.url(name, parameters=parameters, expire=settings.AWS_QUERYSTRING_EXPIRE)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _organization_or_redirect(request: HttpRequest):

@@ -1,7 +1,8 @@
 """Routes of the partner API under /api/v1/, and its schema and docs."""
 
+from csp.decorators import csp_update
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from billing import api as billing_api
 from generations import api as generations_api
@@ -52,6 +53,12 @@ v1 = [
 urlpatterns = [
     *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in v1],
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view loads its start-up code as a script file (no inline <script>); Swagger UI's stylesheet draws
+    # its icons from data: URIs, so this one page also allows data: images.
+    path(
+        "docs/",
+        csp_update({"img-src": ["data:"]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     re_path(r"^[\s\S]*$", api_not_found, name="api-not-found"),  # [\s\S]: paths with a newline too,
 ]

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from our static, not a CDN (CSP: script-src 'self')
     "django_htmx",
     "django_q",
     "accounts",
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Before anything reads the body (CSRF reads request.POST): oversized uploads answer 413 unread.
     "seedance_saas.upload_middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -217,6 +220,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Image-to-video generation with Seedance 2.0, billed per second.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Static and media -----------------------------------------------------------
@@ -238,7 +244,6 @@ if AWS_STORAGE_BUCKET_NAME:
     # django-storages reads AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ... from the environment.
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
     AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
-    AWS_QUERYSTRING_EXPIRE = 3600
 
 # --- Uploads --------------------------------------------------------------------
 # The provider takes frames of at most 30 MB; a request carries at most two frames and a few small fields.
@@ -259,6 +264,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # files above this go to FILE_UPL
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 # Bodies that are not multipart (JSON, forms) are read into memory whole: Django's 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int(2.5 * 1024 * 1024))
+
+# Media is only reached through signed links (generations/media_links.py), checked on every use. How long they live:
+MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=3600)  # pages and API answers
+MEDIA_WEBHOOK_URL_TTL_S = env.int("MEDIA_WEBHOOK_URL_TTL_S", default=24 * 3600)  # partner webhook payloads
+# The provider fetches input frames while the job runs: keep this above GENERATION_DEADLINE_S.
+MEDIA_PROVIDER_URL_TTL_S = env.int("MEDIA_PROVIDER_URL_TTL_S", default=3600)
+# With S3, a checked link redirects to a presigned URL that lives this long (seconds).
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=3600)
 
 # --- Provider (Eachlabs) --------------------------------------------------------
 EACHLABS_API_KEY = env.str("EACHLABS_API_KEY", default="")
@@ -328,6 +341,26 @@ API_CREATE_RATE_PER_MINUTE = env.int("API_CREATE_RATE_PER_MINUTE", default=60)
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=600)
 API_ANONYMOUS_RATE_PER_MINUTE = env.int("API_ANONYMOUS_RATE_PER_MINUTE", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------
+# Scripts and styles only from our own static files: no inline <script>, on* handler or style="" runs or applies.
+# Media answers carry their own stricter policy (seedance_saas/media.py); the API docs relax theirs (api_urls.py).
+# CSP_MEDIA_ORIGINS: where images and videos may also come from, e.g. the S3 origin our media links redirect to.
+CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "blob:", *CSP_MEDIA_ORIGINS],  # blob: the new-video form's preview of the chosen frame
+        "media-src": [SELF, *CSP_MEDIA_ORIGINS],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Internationalization ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

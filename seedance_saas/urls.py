@@ -5,7 +5,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from seedance_saas import views as site_views
-from seedance_saas.media import media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,8 +19,3 @@ urlpatterns = [
 
 if settings.EACHLABS_SIMULATED:  # the in-process provider simulator's output videos
     urlpatterns += [path("", include("generations.simulator_urls"))]
-
-if not settings.AWS_STORAGE_BUCKET_NAME:
-    # Without S3 the app serves media itself: the provider fetches uploaded frames from these URLs and
-    # browsers play the stored videos. File names carry random parts, so they cannot be guessed.
-    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media)]

@@ -53,6 +53,18 @@ def _async_unsafe_allowed():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _no_raw_media_from_the_test_server():
+    """Django's live test server answers MEDIA_URL straight from MEDIA_ROOT (its _MediaFilesHandler), which no
+    production server does: switched off so the browser reaches media only through the app's signed-link view."""
+    from django.test.testcases import _MediaFilesHandler
+
+    original = _MediaFilesHandler._should_handle
+    _MediaFilesHandler._should_handle = lambda self, path: False
+    yield
+    _MediaFilesHandler._should_handle = original
+
+
 @pytest.fixture(scope="package")
 def browser(_async_unsafe_allowed):
     try:
@@ -68,20 +80,48 @@ def browser(_async_unsafe_allowed):
         browser.close()
 
 
+# Runs before any page script (Playwright injects it outside the page's CSP) and reports each violation on the
+# console, where the listener below collects it with Chromium's own "Refused to ..." messages.
+REPORT_CSP_VIOLATIONS_JS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const blocked = event.blockedURI || "inline";
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked} on ${location.href}`);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return "Refused to" in text or "CSP violation" in text or "Content Security Policy" in text
+
+
 @pytest.fixture
-def new_page(browser, live_server):
-    """A factory of pages, each in its own browser context (its own cookies): two people in one test."""
+def csp_violations() -> list[str]:
+    """Every Content-Security-Policy violation any page of the test hit; `new_page` fails the test on one."""
+    return []
+
+
+@pytest.fixture
+def new_page(browser, live_server, csp_violations):
+    """A factory of pages, each in its own browser context (its own cookies): two people in one test.
+
+    Every page fails its test on any Content-Security-Policy violation (console "Refused to ..." or a
+    `securitypolicyviolation` event): an inline script or style the policy blocks is a broken page.
+    """
     contexts = []
 
     def make(viewport: dict | None = None):
         context = browser.new_context(base_url=live_server.url, viewport=viewport or DESKTOP)
         context.set_default_timeout(15_000)
+        context.add_init_script(REPORT_CSP_VIOLATIONS_JS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: is_csp_violation(message.text) and csp_violations.append(message.text))
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

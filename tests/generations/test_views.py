@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -138,6 +140,8 @@ def test_stored_video_is_served_without_debug(browser_client, organization, simu
     services.dispatch_pending()
     simulator.advance(simulator.config.latency_s + 1)
     simulator.deliver_webhooks()
-    generation = Generation.objects.get(pk=generation.pk)
-    response = browser_client.get(generation.video.url)
+    page = browser_client.get(reverse("generation_detail", args=[generation.pk])).content.decode()
+    video_url = html.unescape(re.search(r'<video[^>]* src="([^"]+)"', page).group(1))
+    response = browser_client.get(video_url)
     assert response.status_code == 200 and b"ftyp" in b"".join(response.streaming_content)[:64]
+    assert response["Content-Type"] == "video/mp4" and response["X-Content-Type-Options"] == "nosniff"
