@@ -130,6 +130,11 @@ def usage_summary(
     )
 
 
+def spend_authorizations_held() -> QuerySet[SpendAuthorization]:
+    """Operator upkeep across tenants: every hold still open, oldest first (the hold sweeper reads it)."""
+    return SpendAuthorization.objects.filter(state=AuthorizationState.HELD).order_by("created_at")
+
+
 def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:
     """Operator view across tenants: usage still owed to Stripe."""
     records = UsageRecord.objects.filter(report_state=ReportState.PENDING).order_by("completed_at")

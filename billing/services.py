@@ -241,9 +241,9 @@ def spend_authorize(
         )
 
 
-def spend_release(*, source_id: uuid.UUID, reason: str) -> None:
-    """A failed or canceled job frees its authorization; it costs nothing. Idempotent."""
-    SpendAuthorization.objects.filter(source_id=source_id, state=AuthorizationState.HELD).update(
+def spend_release(*, source_id: uuid.UUID, reason: str) -> int:
+    """A failed, canceled or deleted job frees its authorization; it costs nothing. Idempotent: 1 if released now."""
+    return SpendAuthorization.objects.filter(source_id=source_id, state=AuthorizationState.HELD).update(
         state=AuthorizationState.RELEASED, reason=reason[:200], closed_at=timezone.now()
     )
 
