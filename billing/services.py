@@ -310,6 +310,7 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
                 fields={"amount": [f"Use more than 0 and at most {refundable}."]},
             )
         full = amount == original.amount
+        now = timezone.now()
         refund = UsageRecord.objects.create(
             organization_id=original.organization_id,
             end_user_id=original.end_user_id,
@@ -324,8 +325,10 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
             provider_cost=Decimal("0"),
             currency=original.currency,
             covered_by_trial=original.covered_by_trial,
-            period=original.period,
-            completed_at=timezone.now(),
+            # A refund counts in the month it is issued, like the credit note that carries it: so the billing page
+            # (by period) and /usage/ (by completion day) put it in the same month.
+            period=period_start(now),
+            completed_at=now,
             report_state=ReportState.NOT_REPORTED,
         )
         if not original.covered_by_trial and not (full and _report_cancel(record=original)):
