@@ -11,7 +11,17 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from billing import services, stripe_gateway, stripe_services
-from billing.models import BillingAccount, Plan, ReportState, SpendAuthorization, StripeEvent, StripeMeter, UsageRecord
+from billing.admin_accounts import BillingAccountAdmin, BillingAuditEntryAdmin
+from billing.models import (
+    BillingAccount,
+    BillingAuditEntry,
+    Plan,
+    ReportState,
+    SpendAuthorization,
+    StripeEvent,
+    StripeMeter,
+    UsageRecord,
+)
 from seedance_saas.errors import ServiceError
 
 NOT_CONFIGURED = (
@@ -55,23 +65,11 @@ class PlanAdmin(StripeNoticeMixin, admin.ModelAdmin):
 
 
 @admin.register(BillingAccount)
-class BillingAccountAdmin(StripeNoticeMixin, admin.ModelAdmin):
-    list_display = ["organization", "standing", "plan", "monthly_spend_limit", "trial_credit", "stripe_customer_id"]
-    list_filter = ["standing", "plan"]
-    search_fields = ["organization__name", "organization__slug", "stripe_customer_id", "stripe_subscription_id"]
-    list_select_related = ["organization", "plan"]
-    readonly_fields = [
-        "organization",
-        "stripe_customer_id",
-        "stripe_subscription_id",
-        "subscription_status",
-        "standing_event_created",
-        "created_at",
-        "updated_at",
-    ]
+class BillingAccountWithNoticeAdmin(StripeNoticeMixin, BillingAccountAdmin):
+    pass
 
-    def has_add_permission(self, request, obj=None):
-        return False  # organizations get their account when they are created
+
+admin.site.register(BillingAuditEntry, BillingAuditEntryAdmin)
 
 
 class RefundForm(forms.Form):
