@@ -12,10 +12,12 @@ from django.template.response import TemplateResponse
 
 from billing import services, stripe_gateway, stripe_services
 from billing.admin_accounts import BillingAccountAdmin, BillingAuditEntryAdmin
+from billing.admin_margin import ProviderChargeAdmin
 from billing.models import (
     BillingAccount,
     BillingAuditEntry,
     Plan,
+    ProviderCharge,
     ReportState,
     SpendAuthorization,
     StripeEvent,
@@ -70,6 +72,7 @@ class BillingAccountWithNoticeAdmin(StripeNoticeMixin, BillingAccountAdmin):
 
 
 admin.site.register(BillingAuditEntry, BillingAuditEntryAdmin)
+admin.site.register(ProviderCharge, ProviderChargeAdmin)
 
 
 class RefundForm(forms.Form):

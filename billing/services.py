@@ -13,11 +13,12 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import EndUser, Organization
-from billing import prices
+from billing import prices, provider_costs
 from billing.models import (
     AuthorizationState,
     BillingAccount,
     Plan,
+    ProviderChargeBasis,
     ReportState,
     SpendAuthorization,
     Standing,
@@ -286,6 +287,9 @@ def usage_record_create(
         authorization.state = AuthorizationState.SETTLED
         authorization.closed_at = timezone.now()
         authorization.save(update_fields=["state", "closed_at"])
+        provider_costs.provider_charge_record(
+            source_id=source_id, basis=ProviderChargeBasis.DELIVERED, incurred_at=completed_at, seconds=seconds
+        )
         if record.report_state == ReportState.PENDING and stripe_configured():
             from billing.tasks import enqueue
 
