@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from billing import accounts
+from billing import accounts, selectors
 from billing.models import BillingAccount, BillingAuditEntry, Plan, Standing
 from seedance_saas.errors import ServiceError
 
@@ -55,10 +55,7 @@ class NotInvoicedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "no":
-            invoiced = Q(subscription_status__in=accounts.INVOICED_SUBSCRIPTION_STATUSES) & ~Q(
-                stripe_subscription_id=""
-            )
-            return queryset.filter(standing=Standing.ACTIVE).exclude(invoiced)
+            return queryset.filter(pk__in=selectors.billing_accounts_not_invoiced().values("pk"))
         return queryset
 
 

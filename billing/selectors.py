@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.query import QuerySet
 
 from accounts.models import Organization
 from billing import prices, services
-from billing.models import AuthorizationState, BillingAccount, ReportState, SpendAuthorization, UsageRecord
+from billing.models import AuthorizationState, BillingAccount, ReportState, SpendAuthorization, Standing, UsageRecord
 
 GROUP_BY = ("resolution", "end_user", "day")
 
@@ -133,6 +133,14 @@ def usage_summary(
 def spend_authorizations_held() -> QuerySet[SpendAuthorization]:
     """Operator upkeep across tenants: every hold still open, oldest first (the hold sweeper reads it)."""
     return SpendAuthorization.objects.filter(state=AuthorizationState.HELD).order_by("created_at")
+
+
+def billing_accounts_not_invoiced() -> QuerySet[BillingAccount]:
+    """Operator view across tenants: active accounts whose usage no Stripe subscription invoices."""
+    from billing.accounts import INVOICED_SUBSCRIPTION_STATUSES
+
+    invoiced = Q(subscription_status__in=INVOICED_SUBSCRIPTION_STATUSES) & ~Q(stripe_subscription_id="")
+    return BillingAccount.objects.filter(standing=Standing.ACTIVE).exclude(invoiced)
 
 
 def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:

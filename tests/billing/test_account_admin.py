@@ -101,6 +101,8 @@ def test_active_accounts_nobody_invoices_are_surfaced(admin_client, account):
     BillingAccount.objects.filter(pk=account.pk).update(standing=Standing.ACTIVE)  # set by hand, outside the admin
     page = admin_client.get(f"{URL}?invoiced=no").content.decode()
     assert str(account.organization) in page and "icon-no.svg" in page
+    dashboard = admin_client.get("/admin/").content.decode()
+    assert "Active, not invoiced" in dashboard and "1 account(s)" in dashboard
 
 
 def test_change_plan_is_audited_and_refused_for_a_live_subscription(admin_client, account, premium, operator):
