@@ -156,3 +156,11 @@ def test_the_sweeper_runs_on_a_schedule():
 
     schedule = Schedule.objects.get(name="generations: sweep spend holds")
     assert schedule.func == "generations.tasks.holds_sweep" and schedule.minutes == 10
+
+
+def test_the_sweeper_releases_a_succeeded_jobs_unsettled_hold_and_says_so(organization, simulator, caplog):
+    generation = create(organization)
+    Generation.objects.filter(pk=generation.pk).update(status=Status.SUCCEEDED)  # a path that skipped billing
+    assert holds.holds_sweep() == 1
+    assert hold_state(generation.pk) == AuthorizationState.RELEASED
+    assert any(r.levelname == "ERROR" and str(generation.pk) in r.getMessage() for r in caplog.records)

@@ -130,3 +130,23 @@ def test_margin_per_month_in_the_admin(client, organization, simulator):
     assert f"${RATE_480P * 10}" in page and f"${RATE_480P * 15}" in page and "-50.0%" in page
     assert reverse("admin:billing_margin") in client.get(reverse("admin:index")).content.decode()
     assert client.get(reverse("admin:billing_providercharge_changelist")).status_code == 200
+
+
+def test_a_job_the_provider_forgot_may_have_been_billed(organization, simulator):
+    generation = create(organization, duration="6")
+    services.dispatch_pending()
+    simulator.force_next(status_code=404, message="prediction not found", method="GET")
+    services.generation_refresh(generation_id=generation.pk)
+    assert reload(generation).error_code == "provider_not_found"
+    cost = charge(generation)
+    assert (cost.basis, cost.seconds) == (ProviderChargeBasis.OUTCOME_UNKNOWN, 6)
+
+
+def test_a_month_without_revenue_has_no_margin_percent(organization, simulator):
+    generation = create(organization, duration="5")  # trial usage: not revenue
+    services.dispatch_pending()
+    simulator.advance(simulator.config.latency_s + 1)
+    simulator.deliver_webhooks()
+    [month] = margin.margin_by_month()
+    assert month.revenue == 0 and month.trial_usage == reload(generation).cost == RATE_480P * 5
+    assert month.margin == -RATE_480P * 5 and month.margin_percent is None
