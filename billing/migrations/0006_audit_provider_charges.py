@@ -7,6 +7,35 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+BATCH = 2000
+
+
+def backfill_delivered_charges(apps, schema_editor):
+    """Jobs billed before this migration cost what their usage record says the provider charged."""
+    UsageRecord = apps.get_model("billing", "UsageRecord")
+    ProviderCharge = apps.get_model("billing", "ProviderCharge")
+    records = UsageRecord.objects.filter(kind="usage", source_id__isnull=False).order_by("pk")
+    batch = []
+    for record in records.iterator(chunk_size=BATCH):
+        batch.append(
+            ProviderCharge(
+                organization_id=record.organization_id,
+                source_id=record.source_id,
+                resolution=record.resolution,
+                seconds=record.seconds,
+                amount=record.provider_cost,
+                basis="delivered",
+                reason="backfilled from the usage record",
+                period=record.period,
+                incurred_at=record.completed_at,
+            )
+        )
+        if len(batch) >= BATCH:
+            ProviderCharge.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    ProviderCharge.objects.bulk_create(batch, ignore_conflicts=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -55,4 +84,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['period'], name='billing_pro_period_5297b6_idx')],
             },
         ),
+        migrations.RunPython(backfill_delivered_charges, migrations.RunPython.noop),
     ]

@@ -150,3 +150,26 @@ def test_a_month_without_revenue_has_no_margin_percent(organization, simulator):
     [month] = margin.margin_by_month()
     assert month.revenue == 0 and month.trial_usage == reload(generation).cost == RATE_480P * 5
     assert month.margin == -RATE_480P * 5 and month.margin_percent is None
+
+
+def test_the_migration_backfills_delivered_charges_from_earlier_usage(organization, simulator):
+    import importlib
+
+    from django.apps import apps
+
+    generation = create(organization, duration="5")
+    services.dispatch_pending()
+    simulator.advance(simulator.config.latency_s + 1)
+    simulator.deliver_webhooks()
+    record = UsageRecord.objects.get(source_id=generation.pk)
+    ProviderCharge.objects.all().delete()  # as before the migration
+    migration = importlib.import_module("billing.migrations.0006_audit_provider_charges")
+    migration.backfill_delivered_charges(apps, None)
+    migration.backfill_delivered_charges(apps, None)  # rerunnable
+    cost = ProviderCharge.objects.get()
+    assert (cost.source_id, cost.amount, cost.period, cost.basis) == (
+        generation.pk,
+        record.provider_cost,
+        record.period,
+        ProviderChargeBasis.DELIVERED,
+    )
