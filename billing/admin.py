@@ -11,9 +11,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from billing import services, stripe_gateway, stripe_services
+from billing.admin_accounts import BillingAccountAdmin, BillingAuditEntryAdmin
+from billing.admin_margin import ProviderChargeAdmin
 from billing.models import (
     BillingAccount,
+    BillingAuditEntry,
     Plan,
+    ProviderCharge,
     ReportState,
     SpendAuthorization,
     StripeEvent,
@@ -64,31 +68,12 @@ class PlanAdmin(StripeNoticeMixin, admin.ModelAdmin):
 
 
 @admin.register(BillingAccount)
-class BillingAccountAdmin(StripeNoticeMixin, admin.ModelAdmin):
-    list_display = [
-        "organization",
-        "standing",
-        "plan",
-        "monthly_spend_limit",
-        "trial_credit",
-        "trial_status",
-        "stripe_customer_id",
-    ]
-    list_filter = ["standing", "trial_status", "plan"]
-    search_fields = ["organization__name", "organization__slug", "stripe_customer_id", "stripe_subscription_id"]
-    list_select_related = ["organization", "plan"]
-    readonly_fields = [
-        "organization",
-        "stripe_customer_id",
-        "stripe_subscription_id",
-        "subscription_status",
-        "standing_event_created",
-        "created_at",
-        "updated_at",
-    ]
+class BillingAccountWithNoticeAdmin(StripeNoticeMixin, BillingAccountAdmin):
+    pass
 
-    def has_add_permission(self, request, obj=None):
-        return False  # organizations get their account when they are created
+
+admin.site.register(BillingAuditEntry, BillingAuditEntryAdmin)
+admin.site.register(ProviderCharge, ProviderChargeAdmin)
 
 
 class RefundForm(forms.Form):

@@ -219,3 +219,54 @@ class TrialClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.claimed_at:%Y-%m-%d})"
+
+
+class BillingAuditEntry(models.Model):
+    """One hand change of an account's standing, plan, limit or trial credit: who, from what, to what, and why."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="billing_audit_entries")
+    field = models.CharField(max_length=30)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "billing audit entries"
+        indexes = [models.Index(fields=["organization", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value or '∅'} → {self.new_value or '∅'}"
+
+
+class ProviderChargeBasis(models.TextChoices):
+    DELIVERED = "delivered", "Delivered (billed to the customer)"
+    OUTPUT_LOST = "output_lost", "Provider finished, we lost the output"
+    OUTCOME_UNKNOWN = "outcome_unknown", "Outcome unknown: the provider may bill"
+
+
+class ProviderCharge(models.Model):
+    """What the provider charges us, or may, for one job: the cost side of the margin. One row per job."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="provider_charges")
+    source_id = models.UUIDField(unique=True, help_text="The generation the provider ran.")
+    resolution = models.CharField(max_length=8)
+    seconds = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
+    basis = models.CharField(max_length=20, choices=ProviderChargeBasis.choices)
+    estimated = models.BooleanField(default=False, help_text="Seconds not measured: the most the job could bill.")
+    reason = models.CharField(max_length=200, blank=True)
+    period = models.DateField(help_text="First day of the month the job ended.")
+    incurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-incurred_at"]
+        indexes = [models.Index(fields=["period"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.amount} ({self.basis})"

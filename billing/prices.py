@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from seedance_saas.errors import InvalidInput
 
@@ -15,6 +14,9 @@ MAX_SECONDS = 15
 AUTO = "auto"
 # What the provider charges us per second (USD); the default plan sells at exactly these rates.
 PROVIDER_COST_PER_SECOND = {"480p": Decimal("0.1412"), "720p": Decimal("0.3024"), "1080p": Decimal("0.685")}
+# `auto` bills the measured length: within this of a whole second it rounds to it (a real 5.042 s MP4 is 5 s:
+# encoders end a clip a frame or an audio packet past the second), farther away it rounds up (5.3 s is 6 s).
+AUTO_TOLERANCE_S = Decimal("0.1")
 LEDGER_QUANTUM = Decimal("0.0001")
 CENT = Decimal("0.01")
 
@@ -55,7 +57,12 @@ def duration_normalize(duration: int | str | None) -> int | str:
 
 
 def billed_seconds(*, requested_duration: int | str | None, measured_seconds: float | Decimal | None = None) -> int:
-    """A fixed duration bills as requested; "auto" bills the measured length rounded up to a whole second."""
+    """A fixed duration bills as requested; "auto" bills the measured length as a whole number of seconds.
+
+    Within AUTO_TOLERANCE_S of a whole second the length rounds to it (5.042 -> 5, 4.95 -> 5), otherwise up
+    (5.2 -> 6), and never below 1 s. The provider's answer carries no billed length of its own (only
+    `metrics.predict_time`), so the length measured from the file is the one we have.
+    """
     duration = duration_normalize(requested_duration)
     if duration != AUTO:
         return duration
@@ -68,7 +75,9 @@ def billed_seconds(*, requested_duration: int | str | None, measured_seconds: fl
         raise InvalidInput(f"Measured length {measured_seconds!r} is not a number.") from exc
     if not measured.is_finite() or measured <= 0:
         raise InvalidInput(f"Measured length {measured_seconds!r} must be a positive number of seconds.")
-    return int(math.ceil(measured))
+    nearest = measured.to_integral_value(rounding=ROUND_HALF_UP)
+    seconds = nearest if abs(measured - nearest) <= AUTO_TOLERANCE_S else measured.to_integral_value(ROUND_CEILING)
+    return max(int(seconds), 1)
 
 
 def seconds_range(duration: int | str | None) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.query import QuerySet
 
@@ -17,6 +17,7 @@ from billing.models import (
     BillingAccount,
     ReportState,
     SpendAuthorization,
+    Standing,
     TrialStatus,
     UsageRecord,
 )
@@ -139,6 +140,19 @@ def usage_summary(
         count=sum(g["count"] for g in groups),
         groups=groups,
     )
+
+
+def spend_authorizations_held() -> QuerySet[SpendAuthorization]:
+    """Operator upkeep across tenants: every hold still open, oldest first (the hold sweeper reads it)."""
+    return SpendAuthorization.objects.filter(state=AuthorizationState.HELD).order_by("created_at")
+
+
+def billing_accounts_not_invoiced() -> QuerySet[BillingAccount]:
+    """Operator view across tenants: active accounts whose usage no Stripe subscription invoices."""
+    from billing.accounts import INVOICED_SUBSCRIPTION_STATUSES
+
+    invoiced = Q(subscription_status__in=INVOICED_SUBSCRIPTION_STATUSES) & ~Q(stripe_subscription_id="")
+    return BillingAccount.objects.filter(standing=Standing.ACTIVE).exclude(invoiced)
 
 
 def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:

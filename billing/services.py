@@ -13,11 +13,12 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import EndUser, Organization
-from billing import prices
+from billing import prices, provider_costs
 from billing.models import (
     AuthorizationState,
     BillingAccount,
     Plan,
+    ProviderChargeBasis,
     ReportState,
     SpendAuthorization,
     Standing,
@@ -270,9 +271,9 @@ def spend_authorize(
         )
 
 
-def spend_release(*, source_id: uuid.UUID, reason: str) -> None:
-    """A failed or canceled job frees its authorization; it costs nothing. Idempotent."""
-    SpendAuthorization.objects.filter(source_id=source_id, state=AuthorizationState.HELD).update(
+def spend_release(*, source_id: uuid.UUID, reason: str) -> int:
+    """A failed, canceled or deleted job frees its authorization; it costs nothing. Idempotent: 1 if released now."""
+    return SpendAuthorization.objects.filter(source_id=source_id, state=AuthorizationState.HELD).update(
         state=AuthorizationState.RELEASED, reason=reason[:200], closed_at=timezone.now()
     )
 
@@ -315,6 +316,9 @@ def usage_record_create(
         authorization.state = AuthorizationState.SETTLED
         authorization.closed_at = timezone.now()
         authorization.save(update_fields=["state", "closed_at"])
+        provider_costs.provider_charge_record(
+            source_id=source_id, basis=ProviderChargeBasis.DELIVERED, incurred_at=completed_at, seconds=seconds
+        )
         if record.report_state == ReportState.PENDING and stripe_configured():
             from billing.tasks import enqueue
 
@@ -339,6 +343,7 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
                 fields={"amount": [f"Use more than 0 and at most {refundable}."]},
             )
         full = amount == original.amount
+        now = timezone.now()
         refund = UsageRecord.objects.create(
             organization_id=original.organization_id,
             end_user_id=original.end_user_id,
@@ -353,8 +358,10 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
             provider_cost=Decimal("0"),
             currency=original.currency,
             covered_by_trial=original.covered_by_trial,
-            period=original.period,
-            completed_at=timezone.now(),
+            # A refund counts in the month it is issued, like the credit note that carries it: so the billing page
+            # (by period) and /usage/ (by completion day) put it in the same month.
+            period=period_start(now),
+            completed_at=now,
             report_state=ReportState.NOT_REPORTED,
         )
         if not original.covered_by_trial and not (full and _report_cancel(record=original)):

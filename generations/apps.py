@@ -6,7 +6,25 @@ class GenerationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from generations.models import Generation
         from seedance_saas.schedules import Every, register
 
         # The ticker dispatches, polls and recovers for ~55 s of every minute (see generations.tasks.tick).
-        register(self, [Every(name="generations: tick", func="generations.tasks.tick", minutes=1)])
+        register(
+            self,
+            [
+                Every(name="generations: tick", func="generations.tasks.tick", minutes=1),
+                Every(name="generations: sweep spend holds", func="generations.tasks.holds_sweep", minutes=10),
+            ],
+        )
+        # Every delete path (admin page, bulk action, queryset, cascade) sends post_delete per row, so a deleted
+        # generation can never leave its spend hold held.
+        post_delete.connect(_on_generation_deleted, sender=Generation, dispatch_uid="generations.release_hold")
+
+
+def _on_generation_deleted(sender, instance, **kwargs) -> None:
+    from generations import holds
+
+    holds.generation_deleted(generation=instance)

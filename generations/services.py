@@ -25,7 +25,7 @@ from django_q.tasks import async_task
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog, video
+from generations import catalog, holds, video
 from generations.catalog import GenerationInputs
 from generations.eachlabs.client import (
     EachlabsError,
@@ -89,7 +89,7 @@ def _fail(generation: Generation, *, code: str, message: str, from_: tuple[str, 
             next_poll_at=None,
         )
         if won:
-            billing.spend_release(source_id=generation.pk, reason=code)
+            holds.generation_end_unbilled(generation=generation, code=code, from_=from_)
             transaction.on_commit(lambda: _after_terminal(generation.pk), robust=True)
     return won
 

@@ -31,6 +31,12 @@ def ensure_ticker() -> None:
         async_task("generations.tasks.tick", task_name="tick")
 
 
+def holds_sweep() -> int:
+    from generations import holds
+
+    return holds.holds_sweep()
+
+
 def refresh(generation_id: str) -> None:
     services.generation_refresh(generation_id=generation_id)
 

@@ -1,12 +1,13 @@
 """The default plan at list rates, a billing account for every existing organization, and the Stripe drain schedule."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 
-LIST_RATES = {"price_480p": Decimal("0.1412"), "price_720p": Decimal("0.3024"), "price_1080p": Decimal("0.685")}
+from billing import prices
+
+# The price book is the one source of the list rates; this migration keeps no copy of its own.
+LIST_RATES = {f"price_{resolution}": rate for resolution, rate in prices.PROVIDER_COST_PER_SECOND.items()}
 SCHEDULE_NAME = "billing: send unreported usage to Stripe"
 
 

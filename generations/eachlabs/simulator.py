@@ -70,6 +70,9 @@ class SimulatorConfig:
     output_retention_s: float = 3600.0
     allow_local_urls: bool = False
     accepted_keys: frozenset[str] | None = None  # None: any non-empty key
+    # `auto` lengths: like the real model's, a hair past whole seconds (5.042 s is 121 frames at 24 fps).
+    auto_extra_s: float = 0.042  # added to the whole seconds `auto` picks from a hash of the input
+    auto_duration_s: float | None = None  # render every `auto` job at exactly this length (e.g. 5.042)
 
 
 class SystemClock:
@@ -331,7 +334,7 @@ class Simulator:
             current = getattr(self.config, name)
             if name == "accepted_keys":
                 value = None if value is None else frozenset(value)
-            elif name == "latency_s":
+            elif name in ("latency_s", "auto_duration_s"):
                 value = None if value is None else float(value)
             elif isinstance(current, bool):
                 if not isinstance(value, bool):
@@ -566,7 +569,12 @@ class Simulator:
     def video_spec(self, job: Job, first: Image.Image) -> video.VideoSpec:
         inputs = job.input
         duration = inputs.get("duration", "auto")
-        seconds = video.auto_duration_s(json.dumps(inputs, sort_keys=True)) if duration == "auto" else int(duration)
+        if duration != "auto":
+            seconds = float(duration)
+        elif self.config.auto_duration_s is not None:
+            seconds = self.config.auto_duration_s
+        else:
+            seconds = video.auto_duration_s(json.dumps(inputs, sort_keys=True)) + self.config.auto_extra_s
         ratio = inputs.get("aspect_ratio", "auto")
         if ratio == "auto":
             ratio = video.snap_aspect_ratio(*first.size)

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 FPS = 12
 HEIGHT_PX = 240
+_TICKS_PER_FRAME = 1000  # the muxing clock: 1/12000 s, fine enough for millisecond lengths
 AUDIO_RATE_HZ = 22_050
 # The allowed aspect ratios of the contract, as width / height.
 ASPECT_RATIOS = {"21:9": 21 / 9, "16:9": 16 / 9, "4:3": 4 / 3, "1:1": 1.0, "3:4": 3 / 4, "9:16": 9 / 16}
@@ -27,12 +28,12 @@ _OVERSCAN = 1.08
 class VideoSpec:
     width: int
     height: int
-    duration_s: int
+    duration_s: float  # fractional lengths (5.042 s) render exactly, to the millisecond
     audio: bool
 
     @property
     def frame_count(self) -> int:
-        return self.duration_s * FPS
+        return math.ceil(round(self.duration_s * FPS, 6))
 
 
 def snap_aspect_ratio(width: int, height: int) -> str:
@@ -91,8 +92,8 @@ def _frames(first: Image.Image, last: Image.Image | None, spec: VideoSpec):
         yield (pixels >> 8).astype(np.uint8)
 
 
-def _tone(duration_s: int) -> np.ndarray:
-    samples = np.arange(duration_s * AUDIO_RATE_HZ, dtype=np.float32) / AUDIO_RATE_HZ
+def _tone(duration_s: float) -> np.ndarray:
+    samples = np.arange(round(duration_s * AUDIO_RATE_HZ), dtype=np.float32) / AUDIO_RATE_HZ
     envelope = np.minimum(1.0, np.minimum(samples, duration_s - samples) * 4)  # fade in and out
     return (0.2 * envelope * np.sin(2 * np.pi * 220.0 * samples)).astype(np.float32)
 
@@ -107,16 +108,32 @@ def _write(path: Path, first: Image.Image, last: Image.Image | None, spec: Video
         if spec.audio:
             audio = container.add_stream("aac", rate=AUDIO_RATE_HZ, layout="mono")
             audio.options = {"aac_coder": "fast"}  # the default two-loop coder is several times slower
+        packets = []
         for index, pixels in enumerate(_frames(first, last, spec)):
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts = index
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
+            packets += video.encode(frame)
+        packets += video.encode()
+        _mux_with_exact_end(container, packets, spec)
         if audio is not None:
             _write_audio(container, audio, spec.duration_s)
 
 
-def _write_audio(container, stream, duration_s: int) -> None:
+def _mux_with_exact_end(container, packets, spec: VideoSpec) -> None:
+    """Mux the frames on a millisecond clock and shorten the last one, so the file lasts exactly duration_s."""
+    fine = Fraction(1, FPS * _TICKS_PER_FRAME)
+    end = round(spec.duration_s * FPS * _TICKS_PER_FRAME)
+    last = spec.frame_count - 1
+    for packet in packets:
+        is_last = packet.pts == last
+        packet.pts *= _TICKS_PER_FRAME
+        packet.dts *= _TICKS_PER_FRAME
+        packet.duration = end - packet.pts if is_last else _TICKS_PER_FRAME
+        packet.time_base = fine
+        container.mux(packet)
+
+
+def _write_audio(container, stream, duration_s: float) -> None:
     samples = _tone(duration_s)
     chunk = 1024
     for offset in range(0, len(samples), chunk):

@@ -23,10 +23,29 @@ def test_fixed_duration_quotes_the_exact_list_price(organization, resolution, du
 
 @pytest.mark.parametrize(
     ("measured", "billed"),
-    [(4.0, 4), (4.01, 5), (4.5, 5), (5, 5), (9.999, 10), (14.99, 15), (15.0, 15), (Decimal("7.0001"), 8), ("6", 6)],
+    [
+        (4.0, 4),
+        (4.01, 4),
+        (5.042, 5),  # a real MP4's length: within 0.1 s of a whole second rounds to it
+        (5.1, 5),
+        (4.9, 5),
+        (5.101, 6),  # farther than 0.1 s rounds up
+        (4.5, 5),
+        (5.2, 6),
+        (5, 5),
+        (9.999, 10),
+        (14.99, 15),
+        (15.0, 15),
+        (Decimal("7.0001"), 7),
+        (Decimal("7.8999"), 8),
+        ("6", 6),
+        (0.05, 1),  # never bills 0 s
+    ],
 )
 @pytest.mark.parametrize("resolution", ["480p", "720p", "1080p"])
-def test_auto_bills_the_measured_length_rounded_up(organization, resolution, measured, billed):
+def test_auto_bills_the_measured_length_to_the_nearest_second_within_tolerance_else_up(
+    organization, resolution, measured, billed
+):
     assert prices.billed_seconds(requested_duration="auto", measured_seconds=measured) == billed
     assert prices.billed_seconds(requested_duration=None, measured_seconds=measured) == billed
     quote = services.quote(organization=organization, resolution=resolution, duration="auto")

@@ -127,3 +127,17 @@ def test_a_clip_renders_well_under_a_second(simulator, tmp_path):
         started = time.process_time()
         assert simulator.output_file(prediction_id).stat().st_size > 1000
         assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize("audio", [True, False])
+def test_fractional_lengths_render_to_the_millisecond(simulator, tmp_path, audio):
+    simulator.config.auto_duration_s = 5.042
+    with render(simulator, tmp_path, duration="auto", generate_audio=audio) as container:
+        assert abs(duration_s(container) - 5.042) < 0.002
+        assert sum(1 for _ in container.decode(video=0)) == 61  # 5.042 s at 12 fps: 60 whole frames and a short one
+
+
+def test_auto_lengths_run_a_hair_past_whole_seconds_like_the_real_model(simulator, tmp_path):
+    with render(simulator, tmp_path, prompt="one", duration="auto", generate_audio=False) as container:
+        length = duration_s(container)
+    assert abs(length - round(length) - 0.042) < 0.002

@@ -1,0 +1,112 @@
+"""Hand changes of a billing account (operators): standing and plan only through these, each with a reason and audit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import Organization, User
+from billing.models import BillingAccount, BillingAuditEntry, Plan, Standing
+from billing.services import billing_account_get
+from seedance_saas.errors import Conflict, InvalidInput
+
+# Subscription statuses under which Stripe invoices the metered usage we report.
+INVOICED_SUBSCRIPTION_STATUSES = ("active", "trialing")
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why: a hand change of billing needs a reason.", fields={"reason": ["Required."]})
+    return reason
+
+
+def billing_audit_record(
+    *, organization: Organization, field: str, old_value, new_value, reason: str, actor: User | None
+) -> BillingAuditEntry:
+    """Write one audit entry; call inside the transaction that makes the change."""
+    return BillingAuditEntry.objects.create(
+        organization=organization,
+        field=field,
+        old_value="" if old_value is None else str(old_value)[:200],
+        new_value="" if new_value is None else str(new_value)[:200],
+        reason=_reason_required(reason)[:500],
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+def billing_account_invoiced(account: BillingAccount) -> bool:
+    """Whether Stripe will invoice this account's usage: a live subscription in a status that invoices."""
+    return bool(account.stripe_subscription_id) and account.subscription_status in INVOICED_SUBSCRIPTION_STATUSES
+
+
+def billing_account_set_standing(
+    *, organization: Organization, standing: str, reason: str, actor: User | None
+) -> BillingAccount:
+    """Operators set a standing by hand, with a reason; `active` only where a subscription will invoice the usage."""
+    if standing not in Standing.values:
+        raise InvalidInput(f"Unknown standing {standing!r}.", fields={"standing": [f"One of {Standing.values}."]})
+    reason = _reason_required(reason)
+    with transaction.atomic():
+        account = billing_account_get(organization=organization, lock=True)
+        if standing == Standing.ACTIVE and not billing_account_invoiced(account):
+            raise Conflict(
+                f"{organization} has no Stripe subscription that invoices usage (subscription "
+                f"{account.stripe_subscription_id or 'none'}, status {account.subscription_status or 'none'}): "
+                "marked active, its usage would be reported and never invoiced. Have an owner subscribe on the "
+                "billing page (Checkout), or raise the trial credit instead.",
+                code="not_invoiced",
+            )
+        old = account.standing
+        if old == standing:
+            return account
+        account.standing = standing
+        account.save(update_fields=["standing", "updated_at"])
+        billing_audit_record(
+            organization=organization, field="standing", old_value=old, new_value=standing, reason=reason, actor=actor
+        )
+    return account
+
+
+def billing_account_set_plan(
+    *, organization: Organization, plan: Plan, reason: str, actor: User | None
+) -> BillingAccount:
+    """Operators move an account to another plan, with a reason.
+
+    Hook for the Stripe side: an account with a live subscription keeps being invoiced at the old plan's prices
+    until its subscription items move. When `billing_account_change_plan(*, organization, plan)` (which migrates the
+    items) exists, call it here before the transaction below (it talks to Stripe, never inside a transaction) and
+    drop the refusal. Until then, subscribed accounts are refused rather than silently mispriced.
+    """
+    reason = _reason_required(reason)
+    account = billing_account_get(organization=organization)
+    if account.stripe_subscription_id:
+        raise Conflict(
+            f"{organization} has a live Stripe subscription ({account.stripe_subscription_id}) whose items are priced "
+            "by its current plan; changing the plan here would not reach the invoice. Change it with the "
+            "subscription migration (billing_account_change_plan) instead.",
+            code="plan_change_needs_subscription_migration",
+        )
+    with transaction.atomic():
+        account = billing_account_get(organization=organization, lock=True)
+        old = account.plan
+        if old.pk == plan.pk:
+            return account
+        account.plan = plan
+        account.save(update_fields=["plan", "updated_at"])
+        billing_audit_record(
+            organization=organization, field="plan", old_value=old.slug, new_value=plan.slug, reason=reason, actor=actor
+        )
+    return account
+
+
+def billing_account_audit_edit(*, account: BillingAccount, changes: dict, reason: str, actor: User | None) -> None:
+    """Audit admin edits of the freely editable fields (limit, trial credit): {field: (old, new)}."""
+    for field, (old_value, new_value) in changes.items():
+        billing_audit_record(
+            organization=account.organization,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            reason=reason,
+            actor=actor,
+        )
