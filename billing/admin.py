@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from billing import services, stripe_gateway, stripe_services
+from billing import services, stripe_gateway
 from billing.models import BillingAccount, Plan, ReportState, SpendAuthorization, StripeEvent, StripeMeter, UsageRecord
+from billing.stripe import metering
 from seedance_saas.errors import ServiceError
 
 NOT_CONFIGURED = (
@@ -138,7 +139,7 @@ class UsageRecordAdmin(StripeNoticeMixin, ReadOnlyMixin, admin.ModelAdmin):
     def retry_report(self, request: HttpRequest, queryset: QuerySet[UsageRecord]):
         count = 0
         for record in queryset.filter(report_state=ReportState.FAILED):
-            stripe_services.usage_record_report_retry(usage_record=record)
+            metering.usage_record_report_retry(usage_record=record)
             count += 1
         self.message_user(request, f"{count} record(s) queued for the next Stripe drain.")
 

@@ -24,6 +24,7 @@ from billing.models import (
     UsageKind,
     UsageRecord,
 )
+from billing.queue import enqueue
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 
 DEFAULT_PLAN_SLUG = "standard"
@@ -92,8 +93,6 @@ def billing_account_create(*, organization: Organization) -> BillingAccount:
         defaults={"plan": plan_default(), "standing": Standing.TRIAL, "trial_credit": settings.TRIAL_CREDIT_USD},
     )
     if stripe_configured() and not account.stripe_customer_id:
-        from billing.tasks import enqueue
-
         transaction.on_commit(lambda: enqueue("billing.tasks.stripe_customer_create", organization.pk))
     return account
 
@@ -287,8 +286,6 @@ def usage_record_create(
         authorization.closed_at = timezone.now()
         authorization.save(update_fields=["state", "closed_at"])
         if record.report_state == ReportState.PENDING and stripe_configured():
-            from billing.tasks import enqueue
-
             transaction.on_commit(lambda: enqueue("billing.tasks.usage_record_report", str(record.pk)))
     return record
 

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from billing import services, stripe_services
+from billing import services
 from billing.models import BillingAccount, Plan, Standing, StripeMeter
+from billing.stripe import metering
 from tests.factories import OrganizationFactory
 
 
@@ -66,7 +67,7 @@ def _reported_usage(organization, seconds):
     record = services.usage_record_create(
         source_id=authorization.source_id, measured_seconds=None, completed_at=timezone.now()
     )
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     return record
 
 

@@ -4,7 +4,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing import services, stripe_services
+from billing import services
+from billing.stripe import reconcile
+from billing.stripe.common import StripeUnavailable
 
 
 class Command(BaseCommand):
@@ -19,8 +21,8 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--since must be a date like 2026-01-31, not {since!r}.") from exc
         try:
-            differences, notes = stripe_services.billing_reconcile(since=start)
-        except stripe_services.StripeUnavailable as exc:
+            differences, notes = reconcile.billing_reconcile(since=start)
+        except StripeUnavailable as exc:
             raise CommandError(exc.message) from exc
         for note in notes:
             self.stdout.write(note)
