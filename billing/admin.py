@@ -74,6 +74,17 @@ class BillingAccountAdmin(StripeNoticeMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False  # organizations get their account when they are created
 
+    def save_model(self, request, obj, form, change):
+        if change and "plan" in form.changed_data:
+            # Through the service, so the Stripe subscription follows the new plan's prices.
+            new_plan = obj.plan
+            obj.plan = BillingAccount.objects.get(pk=obj.pk).plan
+            super().save_model(request, obj, form, change)
+            services.billing_account_change_plan(organization=obj.organization, plan=new_plan)
+            obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)
+
 
 class RefundForm(forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))

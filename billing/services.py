@@ -121,6 +121,20 @@ def billing_account_set_limit(*, organization: Organization, monthly_spend_limit
     return account
 
 
+def billing_account_change_plan(*, organization: Organization, plan: Plan) -> BillingAccount:
+    """Move an organization to another plan: new jobs are quoted at its prices at once, and its Stripe
+    subscription items move to the plan's prices after commit (so the next invoice charges the same)."""
+    with transaction.atomic():
+        account = billing_account_get(organization=organization, lock=True)
+        if account.plan_id == plan.pk:
+            return account
+        account.plan = plan
+        account.save(update_fields=["plan", "updated_at"])
+        if stripe_configured() and account.stripe_subscription_id:
+            transaction.on_commit(lambda: enqueue("billing.tasks.subscription_items_sync", organization.pk))
+    return account
+
+
 # --- quotes and authorizations ---------------------------------------------------------
 
 

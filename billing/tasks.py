@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
-from billing.stripe import customers, metering, webhooks
+from billing.stripe import customers, metering, subscriptions, webhooks
 
 
 def usage_record_report(usage_record_id: str) -> str:
@@ -20,3 +20,7 @@ def stripe_customer_create(organization_id: int) -> str:
 
 def stripe_event_process(event_id: str) -> str:
     return webhooks.stripe_event_process(event_id=event_id)
+
+
+def subscription_items_sync(organization_id: int) -> list[str]:
+    return subscriptions.subscription_items_sync(organization_id=organization_id)

@@ -8,6 +8,7 @@ from billing import prices, stripe_gateway
 from billing.models import Plan, StripeMeter
 from billing.services import plan_default
 from billing.stripe.common import list_all, meter_event_name, stripe_client
+from billing.stripe.subscriptions import subscriptions_sync
 
 
 def stripe_sync() -> list[str]:
@@ -21,6 +22,8 @@ def stripe_sync() -> list[str]:
     plan_default()
     for plan in Plan.objects.all():
         lines.extend(_sync_plan(client, plan))
+    # A new price reaches nobody until live subscriptions move to it.
+    lines.extend(f"subscription {line}" for line in subscriptions_sync())
     return lines
 
 

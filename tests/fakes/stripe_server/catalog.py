@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.fakes.stripe_server.common import StripeFailure, missing, new_id, require, stripe_list
 
 
@@ -28,7 +26,7 @@ class CatalogMixin:
             "name": p.get("name"),
             "email": p.get("email"),
             "metadata": p.get("metadata") or {},
-            "created": int(time.time()),
+            "created": self.now(),
             "livemode": False,
         }
         self.customers[customer["id"]] = customer
@@ -52,7 +50,7 @@ class CatalogMixin:
             "name": p["name"],
             "active": True,
             "metadata": p.get("metadata") or {},
-            "created": int(time.time()),
+            "created": self.now(),
         }
         self.products[product_id] = product
         return product
@@ -115,7 +113,7 @@ class CatalogMixin:
                 "usage_type": recurring.get("usage_type", "licensed"),
                 "meter": recurring.get("meter"),
             },
-            "created": int(time.time()),
+            "created": self.now(),
         }
         self.prices[price["id"]] = price
         return price

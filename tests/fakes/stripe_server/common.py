@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import secrets
+from datetime import UTC, datetime
 
 WINDOW_PAST_S = 35 * 24 * 3600
 WINDOW_FUTURE_S = 5 * 60
+IDENTIFIER_TTL_S = 24 * 3600
 
 
 class StripeFailure(Exception):
@@ -70,3 +73,12 @@ def require(p: dict, *names: str) -> None:
 
 def stripe_list(items, url: str) -> dict:
     return {"object": "list", "data": list(items), "has_more": False, "url": url}
+
+
+def add_months(timestamp: int, months: int) -> int:
+    """The same day and time `months` later (clamped to the month's last day), as Stripe's monthly periods."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return int(moment.replace(year=year, month=month, day=day).timestamp())

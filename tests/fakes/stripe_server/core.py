@@ -25,14 +25,36 @@ class FakeStripeCore:
             self.prices: dict[str, dict] = {}
             self.meters: dict[str, dict] = {}
             self.meter_events: list[dict] = []
-            self.identifiers: set[str] = set()
+            # identifier -> when Stripe received it; Stripe only guarantees uniqueness for 24 hours.
+            self.identifiers: dict[str, int] = {}
+            self.adjustments: list[dict] = []
             self.subscriptions: dict[str, dict] = {}
+            self.invoices: dict[str, dict] = {}
+            self.credit_notes: dict[str, dict] = {}
+            self.v2_events: dict[str, dict] = {}
             self.checkout_sessions: dict[str, dict] = {}
             self.portal_sessions: dict[str, dict] = {}
             self.idempotency: dict[tuple[str, str], tuple[int, dict]] = {}
             self.failures: deque = deque()
             self.requests: list[tuple[str, str]] = []
             self.hang_s = 2.0
+            self.frozen_now: int | None = None
+
+    # --- the clock (a test clock: set it, and subscriptions roll their periods and invoice) ----
+    def now(self) -> int:
+        return int(time.time()) if self.frozen_now is None else self.frozen_now
+
+    def set_now(self, timestamp: int | float | None) -> None:
+        """Move the fake's clock (None: follow the real one); periods that end on the way are invoiced."""
+        with self.lock:
+            self.frozen_now = None if timestamp is None else int(timestamp)
+            self.subscriptions_roll()
+
+    def advance(self, seconds: int) -> None:
+        self.set_now(self.now() + seconds)
+
+    def subscriptions_roll(self) -> None:  # the subscriptions mixin invoices finished periods
+        pass
 
     # --- test controls ---------------------------------------------------------------
     def fail_next(self, count: int, mode: str = "500", *, path: str = "") -> None:
@@ -51,7 +73,10 @@ class FakeStripeCore:
             return sum(
                 float(e["payload"]["value"])
                 for e in self.meter_events
-                if e["event_name"] == event_name and customer in (None, e["payload"].get("stripe_customer_id"))
+                if e["event_name"] == event_name
+                and customer in (None, e["payload"].get("stripe_customer_id"))
+                and not e.get("canceled")
+                and not e.get("rejected")
             )
 
     def plant_meter_event(self, *, event_name: str, customer: str, value: str, timestamp: int) -> None:
@@ -64,7 +89,7 @@ class FakeStripeCore:
                     "identifier": f"planted_{secrets.token_hex(6)}",
                     "payload": {"stripe_customer_id": customer, "value": value},
                     "timestamp": timestamp,
-                    "created": int(time.time()),
+                    "created": self.now(),
                     "livemode": False,
                 }
             )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import UTC, datetime
 
 from tests.fakes.stripe_server.common import (
+    IDENTIFIER_TTL_S,
     WINDOW_FUTURE_S,
     WINDOW_PAST_S,
     StripeFailure,
@@ -25,6 +26,8 @@ class MeteringMixin:
             ("POST", r"/v1/billing/meters/(?P<id>[^/]+)", self.meter_update),
             ("GET", r"/v1/billing/meters/(?P<id>[^/]+)/event_summaries", self.event_summaries),
             ("POST", r"/v1/billing/meter_events", self.meter_event_create),
+            ("POST", r"/v1/billing/meter_event_adjustments", self.meter_event_adjustment_create),
+            ("GET", r"/v2/core/events/(?P<id>[^/]+)", self.v2_event_get),
             *super().routes(),
         ]
 
@@ -34,7 +37,7 @@ class MeteringMixin:
             raise StripeFailure(
                 400, f"An active meter with event_name `{p['event_name']}` already exists.", param="event_name"
             )
-        now = int(time.time())
+        now = self.now()
         meter = {
             "id": new_id("mtr"),
             "object": "billing.meter",
@@ -67,7 +70,7 @@ class MeteringMixin:
         meter = self.meter_get(p, id)
         if "display_name" in p:
             meter["display_name"] = p["display_name"]
-            meter["updated"] = int(time.time())
+            meter["updated"] = self.now()
         return meter
 
     def meter_event_create(self, p):
@@ -82,7 +85,7 @@ class MeteringMixin:
         value = payload.get(meter["value_settings"]["event_payload_key"])
         if value is None or not re.fullmatch(r"-?\d+(\.\d+)?", value):
             raise StripeFailure(400, "The payload value must be a number.", param="payload[value]")
-        now = int(time.time())
+        now = self.now()
         timestamp = int(p.get("timestamp", now))
         if not now - WINDOW_PAST_S <= timestamp <= now + WINDOW_FUTURE_S:
             raise StripeFailure(
@@ -91,12 +94,16 @@ class MeteringMixin:
                 param="timestamp",
             )
         identifier = p.get("identifier") or new_id("mev")
-        if identifier in self.identifiers:
-            # What Stripe answers for a duplicate identifier (400, no retry).
-            failure = StripeFailure(400, f"An event already exists with identifier {identifier}.")
+        seen_at = self.identifiers.get(identifier)
+        if seen_at is not None and now - seen_at < IDENTIFIER_TTL_S:
+            # What Stripe answers for a duplicate identifier (400, no retry); the wording is not a contract.
+            failure = StripeFailure(
+                400, f"An event already exists with identifier {identifier}.", code="duplicate_meter_event"
+            )
             failure.headers = {"Stripe-Should-Retry": "false"}
             raise failure
-        self.identifiers.add(identifier)
+        # Stripe keeps identifiers "for at least 24 hours": after that the same identifier counts again.
+        self.identifiers[identifier] = now
         event = {
             "object": "billing.meter_event",
             "created": now,
@@ -122,6 +129,8 @@ class MeteringMixin:
             if e["event_name"] == meter["event_name"]
             and e["payload"].get("stripe_customer_id") == p["customer"]
             and start <= e["timestamp"] < end
+            and not e.get("canceled")
+            and not e.get("rejected")
         )
         summary = {
             "id": new_id("mtrusg"),
@@ -133,3 +142,81 @@ class MeteringMixin:
             "meter": id,
         }
         return stripe_list([summary], f"/v1/billing/meters/{id}/event_summaries")
+
+    def meter_event_adjustment_create(self, p):
+        """Cancel one meter event by identifier, only within 24 hours of Stripe receiving it."""
+        require(p, "event_name", "type")
+        if p["type"] != "cancel":
+            raise StripeFailure(400, "Only `cancel` adjustments are supported.", param="type")
+        identifier = (p.get("cancel") or {}).get("identifier")
+        if not identifier:
+            raise StripeFailure(400, "Missing required param: cancel[identifier].", param="cancel[identifier]")
+        event = next(
+            (e for e in self.meter_events if e["identifier"] == identifier and e["event_name"] == p["event_name"]),
+            None,
+        )
+        if event is None:
+            raise StripeFailure(400, f"No meter event with identifier {identifier}.", param="cancel[identifier]")
+        if self.now() - event["created"] >= IDENTIFIER_TTL_S:
+            raise StripeFailure(
+                400, "Meter events can only be canceled within 24 hours of being received.", param="cancel[identifier]"
+            )
+        event["canceled"] = True
+        adjustment = {
+            "object": "billing.meter_event_adjustment",
+            "livemode": False,
+            "status": "pending",
+            "event_name": p["event_name"],
+            "type": "cancel",
+            "cancel": {"identifier": identifier},
+        }
+        self.adjustments.append(adjustment)
+        return adjustment
+
+    # --- asynchronous meter errors (a thin v2 event) -------------------------------------------------
+    def meter_error_report(self, identifiers: list[str], *, code: str = "meter_event_customer_not_found") -> dict:
+        """Stripe rejects accepted events after the fact: they stop counting, and a thin
+        `v1.billing.meter.error_report_triggered` event names them. Returns the notification body to deliver."""
+        with self.lock:
+            events = [e for e in self.meter_events if e["identifier"] in identifiers]
+            for event in events:
+                event["rejected"] = True
+            meter = next(
+                (m for m in self.meters.values() if events and m["event_name"] == events[0]["event_name"]),
+                next(iter(self.meters.values()), {"id": "mtr_unknown"}),
+            )
+            created = datetime.fromtimestamp(self.now(), UTC).isoformat().replace("+00:00", "Z")
+            notification = {
+                "id": new_id("evt_test"),
+                "object": "v2.core.event",
+                "type": "v1.billing.meter.error_report_triggered",
+                "created": created,
+                "livemode": False,
+                "related_object": {
+                    "id": meter["id"],
+                    "type": "billing.meter",
+                    "url": f"/v1/billing/meters/{meter['id']}",
+                },
+            }
+            samples = [
+                {"error_message": f"Customer for event {i} was not found.", "request": {"identifier": i}}
+                for i in identifiers
+            ]
+            self.v2_events[notification["id"]] = {
+                **notification,
+                "data": {
+                    "developer_message_summary": f"{len(identifiers)} meter event(s) were rejected.",
+                    "reason": {
+                        "error_count": len(identifiers),
+                        "error_types": [{"code": code, "error_count": len(identifiers), "sample_errors": samples}],
+                    },
+                    "validation_start": created,
+                    "validation_end": created,
+                },
+            }
+            return notification
+
+    def v2_event_get(self, p, id):
+        if id not in self.v2_events:
+            raise missing("event", id)
+        return self.v2_events[id]
