@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -70,6 +70,13 @@ def period_start(moment: datetime | None = None) -> date:
     """The first day of the UTC calendar month that holds `moment` (now by default)."""
     moment = (moment or timezone.now()).astimezone(UTC)
     return moment.date().replace(day=1)
+
+
+def next_period_start(moment: datetime | None = None) -> datetime:
+    """Midnight UTC on the first day of the month after `moment`: where Stripe subscriptions are anchored."""
+    first = period_start(moment)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(following, datetime.min.time(), tzinfo=UTC)
 
 
 # --- plans and accounts ----------------------------------------------------------

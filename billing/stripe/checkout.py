@@ -5,6 +5,7 @@ from __future__ import annotations
 from accounts.models import Organization
 from billing import prices, stripe_gateway
 from billing.models import BillingAccount
+from billing.services import next_period_start
 from billing.stripe.common import stripe_client
 from billing.stripe.customers import stripe_customer_create
 from seedance_saas.errors import ServiceError
@@ -18,6 +19,13 @@ def checkout_session_create(*, organization: Organization, success_url: str, can
     if not all(price_ids):
         raise ServiceError("Stripe prices are not set up yet: run `python manage.py stripe_sync`.", code="not_synced")
     customer_id = stripe_customer_create(organization_id=organization.pk)
+    subscription_data = {
+        "metadata": {"organization": organization.slug},
+        # Periods are calendar months (UTC), like the ledger and the billing page: the first period runs to
+        # the 1st, and "none" means no prorated fee for it (usage in it is still billed, in arrears).
+        "billing_cycle_anchor": int(next_period_start().timestamp()),
+        "proration_behavior": "none",
+    }
     session = stripe_gateway.call(
         lambda: stripe_client().v1.checkout.sessions.create(
             {
@@ -28,7 +36,7 @@ def checkout_session_create(*, organization: Organization, success_url: str, can
                 "success_url": success_url,
                 "cancel_url": cancel_url,
                 "metadata": {"organization": organization.slug},
-                "subscription_data": {"metadata": {"organization": organization.slug}},
+                "subscription_data": subscription_data,
             }
         )
     )

@@ -98,3 +98,20 @@ def test_the_admin_plan_change_goes_through_the_service(
         response = admin_client.post(f"/admin/billing/billingaccount/{account.pk}/change/", form)
     assert response.status_code == 302, response.content
     assert _item_prices(synced_stripe, subscribed_org) == premium.stripe_price_ids
+
+
+def test_checkout_anchors_the_subscription_to_the_first_of_the_month_utc(subscribed_org, synced_stripe):
+    """Invoice periods are the calendar months the ledger and the billing page use."""
+    from datetime import UTC, datetime
+
+    account = BillingAccount.objects.get(organization=subscribed_org)
+    subscription = synced_stripe.subscriptions[account.stripe_subscription_id]
+    first_end = datetime.fromtimestamp(subscription["current_period_end"], UTC)
+    assert (first_end.day, first_end.hour, first_end.minute, first_end.second) == (1, 0, 0, 0)
+    assert first_end == services.next_period_start()
+    assert subscription["proration_behavior_at_anchor"] == "none"
+    synced_stripe.set_now(subscription["current_period_end"])  # the first (short) period ends on the 1st
+    start = datetime.fromtimestamp(subscription["current_period_start"], UTC)
+    end = datetime.fromtimestamp(subscription["current_period_end"], UTC)
+    assert start == first_end and start.date() == services.period_start(start)
+    assert end == services.next_period_start(start)  # every later period is one whole calendar month
