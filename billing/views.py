@@ -109,6 +109,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "chart_width": max(1, len(by_day.groups)) * CHART_BAR_STEP_PX,
         "limit_used_percent": _percent(summary.spent + summary.authorized, summary.limit),
         "records": selectors.usage_record_list(organization=organization)[:20],
+        "invoice": selectors.invoice_preview(organization=organization, start=summary.period_start),
         "prices": selectors.price_list(organization=organization),
         "can_manage": can_manage,
         "form": form,
