@@ -217,9 +217,9 @@ def ledger_invoice(
         prices.credit_amount(amount)
         for amount in refunds.exclude(stripe_adjustment=StripeAdjustment.CANCELED).values_list("amount", flat=True)
     ]
-    return LedgerInvoice(
-        start=start, end=end, lines=lines, credits=credits, record_ids=list(invoiced.values_list("pk", flat=True))
-    )
+    # Every usage record of the period, canceled ones included: the period accounts for all of them.
+    record_ids = list(usage.values_list("pk", flat=True))
+    return LedgerInvoice(start=start, end=end, lines=lines, credits=credits, record_ids=record_ids)
 
 
 def invoice_preview(*, organization: Organization, start: date | None = None) -> LedgerInvoice:

@@ -21,6 +21,7 @@ from billing.models import (
     ReportState,
     SpendAuthorization,
     Standing,
+    StripeAdjustment,
     UsageKind,
     UsageRecord,
 )
@@ -198,6 +199,10 @@ def _check_standing(*, account: BillingAccount, amount: Decimal) -> bool:
                 f"${prices.money_display(amount)}. Subscribe on the billing page to keep generating."
             )
         return True
+    if account.standing == Standing.PAST_DUE and account.subscription_status == "paused":
+        raise StandingRefused(
+            "The subscription is paused (no payment method). Add one in the billing portal to resume it and continue."
+        )
     if account.standing == Standing.PAST_DUE:
         raise StandingRefused("The last payment failed. Update the payment method in the billing portal to continue.")
     raise StandingRefused("The subscription is canceled. Subscribe again on the billing page to continue.")
@@ -346,13 +351,16 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
             completed_at=timezone.now(),
             report_state=ReportState.NOT_REPORTED,
         )
-        if not original.covered_by_trial and not (full and _report_cancel(record=original)):
-            # Stripe has (or may have) the usage already: an operator credits it on the invoice.
-            refund.flagged_at = timezone.now()
-            refund.last_report_error = (
-                f"Usage may already be in Stripe: issue a credit note of ${amount} for record {original.pk}."
-            )
-            refund.save(update_fields=["flagged_at", "last_report_error"])
+        if original.covered_by_trial or (full and _report_cancel(record=original)):
+            adjustment = StripeAdjustment.NOT_NEEDED  # Stripe never had it, and never will
+        else:
+            # Stripe has (or may soon have) the usage: the drain cancels its meter event while Stripe allows
+            # (24 h), else credits the invoice that billed it. Nobody has to do it by hand.
+            adjustment = StripeAdjustment.PENDING
+            if stripe_configured():
+                transaction.on_commit(lambda: enqueue("billing.tasks.usage_refund_settle", str(refund.pk)))
+        refund.stripe_adjustment = adjustment
+        refund.save(update_fields=["stripe_adjustment"])
     return refund
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
-from billing.stripe import customers, metering, subscriptions, webhooks
+from billing.stripe import adjustments, customers, metering, subscriptions, webhooks
 
 
 def usage_record_report(usage_record_id: str) -> str:
@@ -11,7 +11,13 @@ def usage_record_report(usage_record_id: str) -> str:
 
 
 def usage_report_drain() -> int:
-    return metering.usage_report_drain()
+    sent = metering.usage_report_drain()
+    adjustments.refunds_settle_pending()
+    return sent
+
+
+def usage_refund_settle(refund_id: str) -> str:
+    return adjustments.usage_refund_settle(refund_id=refund_id)
 
 
 def stripe_customer_create(organization_id: int) -> str:

@@ -20,6 +20,8 @@ SUBSCRIPTION_STANDING = {
     "trialing": Standing.ACTIVE,
     "past_due": Standing.PAST_DUE,
     "unpaid": Standing.PAST_DUE,
+    # A trial ended without a payment method: Stripe issues no invoices while paused, so no paid usage either.
+    "paused": Standing.PAST_DUE,
     "canceled": Standing.CANCELED,
     "incomplete_expired": Standing.CANCELED,
 }
