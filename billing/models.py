@@ -133,7 +133,7 @@ class UsageRecord(models.Model):
             "report_state",
             "reported_at",
             "report_attempts",
-            "report_first_attempt_at",
+            "report_uncertain_since",
             "last_report_error",
             "next_report_at",
             "flagged_at",
@@ -165,8 +165,9 @@ class UsageRecord(models.Model):
     report_state = models.CharField(max_length=15, choices=ReportState.choices, default=ReportState.PENDING)
     reported_at = models.DateTimeField(null=True, blank=True)
     report_attempts = models.PositiveIntegerField(default=0)
-    # Stripe de-duplicates meter-event identifiers for 24 h only: a resend after that could bill twice.
-    report_first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The first send whose outcome we could not know (timeout, 5xx). Stripe de-duplicates identifiers for 24 h
+    # only, so after that a resend could bill twice: the record waits for an operator instead.
+    report_uncertain_since = models.DateTimeField(null=True, blank=True)
     last_report_error = models.TextField(blank=True)
     next_report_at = models.DateTimeField(null=True, blank=True)
     flagged_at = models.DateTimeField(null=True, blank=True, help_text="Set when an operator must look.")

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='usagerecord',
-            name='report_first_attempt_at',
+            name='report_uncertain_since',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(

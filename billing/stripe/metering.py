@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import stripe
 from django.conf import settings
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing import stripe_gateway
@@ -26,6 +27,8 @@ WINDOW_WARNING = timedelta(days=30)
 # Longer than a whole send (tries x timeout + backoff), so a live claim is never taken over.
 CLAIM_TTL = timedelta(minutes=3)
 MAX_BACKOFF = timedelta(hours=1)
+# Stripe recognises a meter event's identifier again for at least 24 h; keep an hour's margin.
+IDENTIFIER_MEMORY = timedelta(hours=23)
 
 
 def _claim(*, usage_record_id) -> UsageRecord | None:
@@ -66,6 +69,19 @@ def usage_record_report(*, usage_record_id) -> str:
             last_report_error="Older than Stripe's 35-day meter-event window: bill it by hand (invoice item).",
         )
         return "expired"
+    if record.report_uncertain_since and record.report_uncertain_since < now - IDENTIFIER_MEMORY:
+        _mark(
+            record,
+            report_state=ReportState.FAILED,
+            flagged_at=now,
+            next_report_at=None,
+            last_report_error=(
+                f"Sends since {record.report_uncertain_since:%Y-%m-%d %H:%M} UTC ended without an answer, and Stripe "
+                "only recognises a repeated identifier for 24 h: a resend now could bill twice. Look for the event "
+                f"(identifier {record.stripe_identifier}) in Stripe; if it is not there, send it again."
+            ),
+        )
+        return "uncertain"
     try:
         customer_id = record.organization.billing_account.stripe_customer_id or stripe_customer_create(
             organization_id=record.organization_id
@@ -98,10 +114,12 @@ def _send_meter_event(*, record: UsageRecord, customer_id: str) -> None:
 def _report_failed(record: UsageRecord, exc: stripe.StripeError) -> str:
     error = stripe_gateway.describe(exc)
     if stripe_gateway.is_retryable(exc):
+        # Stripe may have taken it (a timeout, a lost answer): remember since when we are unsure.
         _mark(
             record,
             next_report_at=timezone.now() + _backoff(record.report_attempts),
             last_report_error=error,
+            report_uncertain_since=Coalesce(F("report_uncertain_since"), Value(timezone.now())),
         )
         log.warning("Stripe report of %s will be retried: %s", record.pk, error)
         return "retry"
@@ -162,6 +180,7 @@ def usage_record_report_retry(*, usage_record: UsageRecord) -> UsageRecord:
     """An operator sends a failed record again (after fixing the cause in Stripe)."""
     if usage_record.report_state != ReportState.FAILED:
         raise InvalidInput("Only a failed report can be retried.")
-    _mark(usage_record, report_state=ReportState.PENDING, next_report_at=None)
+    # The operator checked Stripe: the record starts afresh.
+    _mark(usage_record, report_state=ReportState.PENDING, next_report_at=None, report_uncertain_since=None)
     usage_record.refresh_from_db()
     return usage_record

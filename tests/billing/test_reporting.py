@@ -178,3 +178,55 @@ def test_stripe_down_at_sign_up_the_customer_comes_with_the_first_report(
     assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     assert _customer(organization).startswith("cus_")
     assert synced_stripe.meter_event_total("seedance_seconds_720p", _customer(organization)) == 6
+
+
+def test_a_duplicate_is_recognised_by_its_error_code_not_its_wording(active_org, synced_stripe):
+    record = _usage(active_org)
+    synced_stripe.fail_next(3, "accept_then_hang", path="/v1/billing/meter_events")
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
+    synced_stripe.expire_idempotency_keys()
+    synced_stripe.duplicate_message = "Ein Ereignis mit dieser Kennung existiert bereits."
+    UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now())
+    assert metering.usage_report_drain() == 1
+    record.refresh_from_db()
+    assert record.report_state == ReportState.REPORTED
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
+
+
+def test_the_fake_like_stripe_forgets_identifiers_after_24_hours(active_org, synced_stripe):
+    client = stripe.StripeClient("sk_test_fake", base_addresses={"api": synced_stripe.base_url})
+    event = {
+        "event_name": "seedance_seconds_720p",
+        "payload": {"stripe_customer_id": _customer(active_org), "value": "6"},
+        "identifier": "same-identifier",
+        "timestamp": synced_stripe.now(),
+    }
+    client.v1.billing.meter_events.create(event)
+    with pytest.raises(stripe.InvalidRequestError) as duplicate:
+        client.v1.billing.meter_events.create(event)
+    assert duplicate.value.code == "duplicate_meter_event"
+    synced_stripe.advance(24 * 3600 + 1)
+    client.v1.billing.meter_events.create(event)  # a day later the same identifier counts again
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 12
+
+
+def test_a_send_left_unsure_for_a_day_goes_to_an_operator_not_to_stripe_again(active_org, synced_stripe):
+    """Stripe took the event but no answer came back, and the record was not resent within 24 h: Stripe no longer
+    recognises the identifier, so a resend would bill twice. The record is flagged for an operator instead."""
+    record = _usage(active_org)
+    synced_stripe.fail_next(3, "accept_then_hang", path="/v1/billing/meter_events")
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
+    record.refresh_from_db()
+    assert record.report_uncertain_since is not None
+    synced_stripe.advance(25 * 3600)
+    UsageRecord.objects.filter(pk=record.pk).update(
+        next_report_at=timezone.now(), report_uncertain_since=timezone.now() - timedelta(hours=25)
+    )
+    assert metering.usage_report_drain() == 0
+    record.refresh_from_db()
+    assert record.report_state == ReportState.FAILED and record.flagged_at is not None
+    assert "could bill twice" in record.last_report_error
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6  # not 12
+    metering.usage_record_report_retry(usage_record=record)  # the operator checked Stripe
+    record.refresh_from_db()
+    assert record.report_uncertain_since is None and record.report_state == ReportState.PENDING

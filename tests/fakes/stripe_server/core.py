@@ -39,6 +39,7 @@ class FakeStripeCore:
             self.requests: list[tuple[str, str]] = []
             self.hang_s = 2.0
             self.frozen_now: int | None = None
+            self.duplicate_message: str | None = None  # another wording for the duplicate identifier error
 
     # --- the clock (a test clock: set it, and subscriptions roll their periods and invoice) ----
     def now(self) -> int:

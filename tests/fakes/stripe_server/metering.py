@@ -98,7 +98,9 @@ class MeteringMixin:
         if seen_at is not None and now - seen_at < IDENTIFIER_TTL_S:
             # What Stripe answers for a duplicate identifier (400, no retry); the wording is not a contract.
             failure = StripeFailure(
-                400, f"An event already exists with identifier {identifier}.", code="duplicate_meter_event"
+                400,
+                self.duplicate_message or f"An event already exists with identifier {identifier}.",
+                code="duplicate_meter_event",
             )
             failure.headers = {"Stripe-Should-Retry": "false"}
             raise failure
