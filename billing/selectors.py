@@ -138,6 +138,11 @@ def usage_summary(
     )
 
 
+def rejected_usage() -> QuerySet[UsageRecord]:
+    """Operator view across tenants: usage Stripe rejected after accepting it (meter error reports)."""
+    return UsageRecord.objects.filter(report_state=ReportState.REJECTED)
+
+
 def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:
     """Operator view across tenants: usage still owed to Stripe."""
     records = UsageRecord.objects.filter(report_state=ReportState.PENDING).order_by("completed_at")

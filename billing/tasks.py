@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
-from billing.stripe import adjustments, customers, metering, subscriptions, webhooks
+from billing.stripe import adjustments, customers, metering, subscriptions, thin_events, webhooks
 
 
 def usage_record_report(usage_record_id: str) -> str:
@@ -30,3 +30,7 @@ def stripe_event_process(event_id: str) -> str:
 
 def subscription_items_sync(organization_id: int) -> list[str]:
     return subscriptions.subscription_items_sync(organization_id=organization_id)
+
+
+def stripe_thin_event_process(event_id: str) -> str:
+    return thin_events.stripe_thin_event_process(event_id=event_id)

@@ -13,6 +13,7 @@ from accounts.views import membership_required
 from billing import selectors, services, stripe_gateway
 from billing.forms import SpendLimitForm
 from billing.stripe import checkout as stripe_checkout
+from billing.stripe import thin_events as stripe_thin_events
 from billing.stripe import webhooks as stripe_webhooks
 from seedance_saas.errors import ServiceError, error_body
 
@@ -28,6 +29,19 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Verify, record, enqueue, answer: processing happens in a task, once per event id."""
     try:
         event = stripe_webhooks.stripe_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except ServiceError as exc:
+        return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+    return JsonResponse({"received": True, "id": event.event_id})
+
+
+@csrf_exempt
+@require_POST
+def stripe_thin_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's thin events (meter error reports): verify, record, enqueue, answer."""
+    try:
+        event = stripe_thin_events.stripe_thin_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
     except ServiceError as exc:
