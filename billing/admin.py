@@ -110,9 +110,17 @@ class UsageRecordAdmin(StripeNoticeMixin, ReadOnlyMixin, admin.ModelAdmin):
         "provider_cost",
         "report_state",
         "report_attempts",
+        "stripe_adjustment",
         "flagged_at",
     ]
-    list_filter = ["report_state", "kind", "resolution", "covered_by_trial", ("flagged_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "report_state",
+        "stripe_adjustment",
+        "kind",
+        "resolution",
+        "covered_by_trial",
+        ("flagged_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["id", "source_id", "organization__slug", "end_user__external_id"]
     list_select_related = ["organization"]
     date_hierarchy = "completed_at"

@@ -103,7 +103,9 @@ def test_drain_throughput(settings, capsys, django_capture_on_commit_callbacks):
                 assert sent == size
                 assert not UsageRecord.objects.filter(report_state=ReportState.PENDING).exists()
                 differences, _ = reconcile.billing_reconcile(since=timezone.now().date() - timedelta(days=1))
-                assert differences == []  # Stripe holds every second exactly once
+                # Stripe holds every second exactly once (the bench's accounts have no subscriptions, so reconcile
+                # also, rightly, says no invoice bills their usage: only the meters are compared here).
+                assert [d for d in differences if d.subject.startswith("seedance_seconds_")] == []
                 BillingAccount.objects.filter(organization__in=organizations).update(stripe_customer_id="")
                 results.append((workers, size, elapsed))
     with capsys.disabled():
