@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+import stripe
+
 from billing import stripe_gateway
 from billing.models import BillingAccount, Standing, StripeMeter
 from billing.stripe.common import stripe_client
@@ -75,5 +77,9 @@ def subscriptions_sync(*, plan_id: int | None = None) -> list[str]:
         accounts = accounts.filter(plan_id=plan_id)
     lines = []
     for organization_id in accounts.values_list("organization_id", flat=True):
-        lines.extend(subscription_items_sync(organization_id=organization_id))
+        try:
+            lines.extend(subscription_items_sync(organization_id=organization_id))
+        except stripe.InvalidRequestError as exc:  # one broken subscription must not stop the others
+            log.error("Subscription of organization %s not moved: %s", organization_id, stripe_gateway.describe(exc))
+            lines.append(f"organization {organization_id}: NOT MOVED ({stripe_gateway.describe(exc)})")
     return lines

@@ -115,3 +115,14 @@ def test_checkout_anchors_the_subscription_to_the_first_of_the_month_utc(subscri
     end = datetime.fromtimestamp(subscription["current_period_end"], UTC)
     assert start == first_end and start.date() == services.period_start(start)
     assert end == services.next_period_start(start)  # every later period is one whole calendar month
+
+
+def test_a_subscription_stripe_no_longer_knows_does_not_stop_stripe_sync(subscribed_org, synced_stripe, capsys):
+    account = BillingAccount.objects.get(organization=subscribed_org)
+    del synced_stripe.subscriptions[account.stripe_subscription_id]
+    plan = Plan.objects.get(is_default=True)
+    plan.price_720p = Decimal("0.4000")
+    plan.save()
+    call_command("stripe_sync")
+    out = capsys.readouterr().out
+    assert "NOT MOVED" in out and "No such subscription" in out and "in sync" in out
