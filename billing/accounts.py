@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.models import Organization, User
 from billing.models import BillingAccount, BillingAuditEntry, Plan, Standing
-from billing.services import billing_account_get
+from billing.services import billing_account_change_plan, billing_account_get
 from seedance_saas.errors import Conflict, InvalidInput
 
 # Subscription statuses under which Stripe invoices the metered usage we report.
@@ -70,29 +70,15 @@ def billing_account_set_standing(
 def billing_account_set_plan(
     *, organization: Organization, plan: Plan, reason: str, actor: User | None
 ) -> BillingAccount:
-    """Operators move an account to another plan, with a reason.
-
-    Hook for the Stripe side: an account with a live subscription keeps being invoiced at the old plan's prices
-    until its subscription items move. When `billing_account_change_plan(*, organization, plan)` (which migrates the
-    items) exists, call it here before the transaction below (it talks to Stripe, never inside a transaction) and
-    drop the refusal. Until then, subscribed accounts are refused rather than silently mispriced.
-    """
+    """Operators move an account to another plan, with a reason. Its Stripe subscription items follow after
+    commit (`billing_account_change_plan`), so the next invoice charges what the ledger does."""
     reason = _reason_required(reason)
-    account = billing_account_get(organization=organization)
-    if account.stripe_subscription_id:
-        raise Conflict(
-            f"{organization} has a live Stripe subscription ({account.stripe_subscription_id}) whose items are priced "
-            "by its current plan; changing the plan here would not reach the invoice. Change it with the "
-            "subscription migration (billing_account_change_plan) instead.",
-            code="plan_change_needs_subscription_migration",
-        )
     with transaction.atomic():
         account = billing_account_get(organization=organization, lock=True)
         old = account.plan
         if old.pk == plan.pk:
             return account
-        account.plan = plan
-        account.save(update_fields=["plan", "updated_at"])
+        account = billing_account_change_plan(organization=organization, plan=plan)
         billing_audit_record(
             organization=organization, field="plan", old_value=old.slug, new_value=plan.slug, reason=reason, actor=actor
         )

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from billing import services, stripe_gateway, stripe_services
+from billing import services, stripe_gateway
 from billing.admin_accounts import BillingAccountAdmin, BillingAuditEntryAdmin
 from billing.admin_margin import ProviderChargeAdmin
 from billing.models import (
@@ -25,6 +25,7 @@ from billing.models import (
     TrialClaim,
     UsageRecord,
 )
+from billing.stripe import metering
 from seedance_saas.errors import ServiceError
 
 NOT_CONFIGURED = (
@@ -100,9 +101,17 @@ class UsageRecordAdmin(StripeNoticeMixin, ReadOnlyMixin, admin.ModelAdmin):
         "provider_cost",
         "report_state",
         "report_attempts",
+        "stripe_adjustment",
         "flagged_at",
     ]
-    list_filter = ["report_state", "kind", "resolution", "covered_by_trial", ("flagged_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "report_state",
+        "stripe_adjustment",
+        "kind",
+        "resolution",
+        "covered_by_trial",
+        ("flagged_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["id", "source_id", "organization__slug", "end_user__external_id"]
     list_select_related = ["organization"]
     date_hierarchy = "completed_at"
@@ -140,7 +149,7 @@ class UsageRecordAdmin(StripeNoticeMixin, ReadOnlyMixin, admin.ModelAdmin):
     def retry_report(self, request: HttpRequest, queryset: QuerySet[UsageRecord]):
         count = 0
         for record in queryset.filter(report_state=ReportState.FAILED):
-            stripe_services.usage_record_report_retry(usage_record=record)
+            metering.usage_record_report_retry(usage_record=record)
             count += 1
         self.message_user(request, f"{count} record(s) queued for the next Stripe drain.")
 

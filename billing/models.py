@@ -120,13 +120,34 @@ class ReportState(models.TextChoices):
     FAILED = "failed", "Failed"  # Stripe refused it; an operator must look
     TRIAL = "trial", "Trial (not billed)"  # paid from the trial credit
     NOT_REPORTED = "not_reported", "Not reported"  # adjustments and canceled usage
+    REJECTED = "rejected", "Rejected by Stripe"  # accepted, then named in a meter error report: not billed
+
+
+class StripeAdjustment(models.TextChoices):
+    """What a refund did in Stripe (on the refund record; empty on usage)."""
+
+    NONE = "", "-"
+    PENDING = "pending", "Pending"  # the drain cancels the meter event or credits the invoice
+    CANCELED = "canceled", "Meter event canceled"  # within Stripe's 24 h: the seconds never reach an invoice
+    CREDITED = "credited", "Credit note issued"  # on the invoice that billed the usage
+    NOT_NEEDED = "not_needed", "Not needed"  # the usage never reached Stripe (trial, canceled before reporting)
 
 
 class UsageRecord(models.Model):
     """The append-only ledger: one row per billed job, plus adjustment rows for refunds."""
 
     REPORT_FIELDS = frozenset(
-        {"report_state", "reported_at", "report_attempts", "last_report_error", "next_report_at", "flagged_at"}
+        {
+            "report_state",
+            "reported_at",
+            "report_attempts",
+            "report_uncertain_since",
+            "last_report_error",
+            "next_report_at",
+            "flagged_at",
+            "stripe_adjustment",
+            "stripe_adjustment_ref",
+        }
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -152,9 +173,18 @@ class UsageRecord(models.Model):
     report_state = models.CharField(max_length=15, choices=ReportState.choices, default=ReportState.PENDING)
     reported_at = models.DateTimeField(null=True, blank=True)
     report_attempts = models.PositiveIntegerField(default=0)
+    # The first send whose outcome we could not know (timeout, 5xx). Stripe de-duplicates identifiers for 24 h
+    # only, so after that a resend could bill twice: the record waits for an operator instead.
+    report_uncertain_since = models.DateTimeField(null=True, blank=True)
     last_report_error = models.TextField(blank=True)
     next_report_at = models.DateTimeField(null=True, blank=True)
     flagged_at = models.DateTimeField(null=True, blank=True, help_text="Set when an operator must look.")
+    stripe_adjustment = models.CharField(
+        max_length=12, choices=StripeAdjustment.choices, blank=True, default=StripeAdjustment.NONE
+    )
+    stripe_adjustment_ref = models.CharField(
+        max_length=100, blank=True, help_text="The credit note (cn_...) or the canceled meter event identifier."
+    )
 
     class Meta:
         ordering = ["-completed_at"]

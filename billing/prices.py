@@ -100,3 +100,24 @@ def stripe_unit_amount_decimal(unit_price: Decimal) -> str:
     """A per-second price in cents, as Stripe's `unit_amount_decimal` wants it (0.3024 USD -> "30.24")."""
     cents = (Decimal(unit_price) * 100).quantize(Decimal("0.000001")).normalize()
     return format(cents, "f")
+
+
+def invoice_line_amount(*, unit_price: Decimal, seconds: int) -> Decimal:
+    """What one invoice line (one price: one resolution at one rate) comes to: Stripe multiplies the summed
+    quantity by the unit price and rounds the line, not each event, to the cent (half up)."""
+    return money_display(Decimal(unit_price) * seconds)
+
+
+def credit_amount(refunded: Decimal) -> Decimal:
+    """A refund credited on an invoice: a credit note is a whole number of cents."""
+    return money_display(abs(Decimal(refunded)))
+
+
+def invoice_total(*, line_amounts, credits=()) -> Decimal:
+    """An invoice: its rounded lines less its rounded credit notes."""
+    return sum(line_amounts, Decimal("0.00")) - sum(credits, Decimal("0.00"))
+
+
+def stripe_cents(amount: Decimal) -> int:
+    """A cent-rounded amount as Stripe's integer cents."""
+    return int(money_display(amount) * 100)

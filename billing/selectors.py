@@ -18,7 +18,9 @@ from billing.models import (
     ReportState,
     SpendAuthorization,
     Standing,
+    StripeAdjustment,
     TrialStatus,
+    UsageKind,
     UsageRecord,
 )
 
@@ -155,7 +157,96 @@ def billing_accounts_not_invoiced() -> QuerySet[BillingAccount]:
     return BillingAccount.objects.filter(standing=Standing.ACTIVE).exclude(invoiced)
 
 
+def rejected_usage() -> QuerySet[UsageRecord]:
+    """Operator view across tenants: usage Stripe rejected after accepting it (meter error reports)."""
+    return UsageRecord.objects.filter(report_state=ReportState.REJECTED)
+
+
 def unreported_usage(*, limit: int | None = None) -> QuerySet[UsageRecord]:
     """Operator view across tenants: usage still owed to Stripe."""
     records = UsageRecord.objects.filter(report_state=ReportState.PENDING).order_by("completed_at")
     return records[:limit] if limit else records
+
+
+# --- invoices as Stripe will draw them ----------------------------------------------------------------
+
+# Usage the customer owes: sent or about to be sent (the preview), or also refused by Stripe (reconcile).
+INVOICE_PREVIEW_STATES = (ReportState.PENDING, ReportState.REPORTED)
+BILLABLE_STATES = (ReportState.PENDING, ReportState.REPORTED, ReportState.FAILED, ReportState.REJECTED)
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    resolution: str
+    unit_price: Decimal
+    seconds: int
+    amount: Decimal  # rounded to the cent, as Stripe rounds the line
+
+
+@dataclass(frozen=True)
+class LedgerInvoice:
+    start: datetime
+    end: datetime
+    lines: list[InvoiceLine]
+    credits: list[Decimal]  # one per refund credited on the invoice, each in whole cents
+    record_ids: list = field(default_factory=list)
+    currency: str = prices.CURRENCY
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def credit_total(self) -> Decimal:
+        return sum(self.credits, Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return prices.invoice_total(line_amounts=[line.amount for line in self.lines], credits=self.credits)
+
+
+def ledger_invoice(
+    *, organization: Organization, start: datetime, end: datetime, states=INVOICE_PREVIEW_STATES
+) -> LedgerInvoice:
+    """The invoice the ledger expects for usage completed in [start, end): one line per resolution and rate,
+    each rounded once (prices.invoice_line_amount), less a whole-cent credit per refund Stripe must credit.
+    Trial usage is never invoiced; usage whose meter event a refund canceled never reaches the invoice."""
+    usage = UsageRecord.objects.filter(
+        organization=organization,
+        kind=UsageKind.USAGE,
+        covered_by_trial=False,
+        report_state__in=states,
+        completed_at__gte=start,
+        completed_at__lt=end,
+    )
+    refunds = UsageRecord.objects.filter(kind=UsageKind.REFUND, adjusts__in=usage)
+    canceled = refunds.filter(stripe_adjustment=StripeAdjustment.CANCELED).values("adjusts_id")
+    invoiced = usage.exclude(pk__in=canceled)
+    rows = (
+        invoiced.order_by()
+        .values("resolution", "unit_price")
+        .annotate(seconds=Sum("seconds"))
+        .order_by("resolution", "unit_price")
+    )
+    lines = [
+        InvoiceLine(
+            resolution=row["resolution"],
+            unit_price=row["unit_price"],
+            seconds=row["seconds"],
+            amount=prices.invoice_line_amount(unit_price=row["unit_price"], seconds=row["seconds"]),
+        )
+        for row in rows
+    ]
+    credits = [
+        prices.credit_amount(amount)
+        for amount in refunds.exclude(stripe_adjustment=StripeAdjustment.CANCELED).values_list("amount", flat=True)
+    ]
+    # Every usage record of the period, canceled ones included: the period accounts for all of them.
+    record_ids = list(usage.values_list("pk", flat=True))
+    return LedgerInvoice(start=start, end=end, lines=lines, credits=credits, record_ids=record_ids)
+
+
+def invoice_preview(*, organization: Organization, start: date | None = None) -> LedgerInvoice:
+    """This month's upcoming invoice (UTC calendar month, the subscription's period): what Stripe will bill."""
+    start = start or services.period_start()
+    return ledger_invoice(organization=organization, start=_as_datetime(start), end=_as_datetime(_next_month(start)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,10 +22,12 @@ from billing.models import (
     ReportState,
     SpendAuthorization,
     Standing,
+    StripeAdjustment,
     TrialStatus,
     UsageKind,
     UsageRecord,
 )
+from billing.queue import enqueue
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 
 DEFAULT_PLAN_SLUG = "standard"
@@ -81,6 +83,13 @@ def period_start(moment: datetime | None = None) -> date:
     return moment.date().replace(day=1)
 
 
+def next_period_start(moment: datetime | None = None) -> datetime:
+    """Midnight UTC on the first day of the month after `moment`: where Stripe subscriptions are anchored."""
+    first = period_start(moment)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime.combine(following, datetime.min.time(), tzinfo=UTC)
+
+
 # --- plans and accounts ----------------------------------------------------------
 
 
@@ -112,8 +121,6 @@ def billing_account_create(*, organization: Organization, trial_awaits_verificat
         },
     )
     if stripe_configured() and not account.stripe_customer_id:
-        from billing.tasks import enqueue
-
         transaction.on_commit(lambda: enqueue("billing.tasks.stripe_customer_create", organization.pk))
     return account
 
@@ -139,6 +146,20 @@ def billing_account_set_limit(*, organization: Organization, monthly_spend_limit
         account = billing_account_get(organization=organization, lock=True)
         account.monthly_spend_limit = monthly_spend_limit
         account.save(update_fields=["monthly_spend_limit", "updated_at"])
+    return account
+
+
+def billing_account_change_plan(*, organization: Organization, plan: Plan) -> BillingAccount:
+    """Move an organization to another plan: new jobs are quoted at its prices at once, and its Stripe
+    subscription items move to the plan's prices after commit (so the next invoice charges the same)."""
+    with transaction.atomic():
+        account = billing_account_get(organization=organization, lock=True)
+        if account.plan_id == plan.pk:
+            return account
+        account.plan = plan
+        account.save(update_fields=["plan", "updated_at"])
+        if stripe_configured() and account.stripe_subscription_id:
+            transaction.on_commit(lambda: enqueue("billing.tasks.subscription_items_sync", organization.pk))
     return account
 
 
@@ -208,6 +229,10 @@ def _check_standing(*, account: BillingAccount, amount: Decimal) -> bool:
                 f"${prices.money_display(amount)}. Subscribe on the billing page to keep generating."
             )
         return True
+    if account.standing == Standing.PAST_DUE and account.subscription_status == "paused":
+        raise StandingRefused(
+            "The subscription is paused (no payment method). Add one in the billing portal to resume it and continue."
+        )
     if account.standing == Standing.PAST_DUE:
         raise StandingRefused("The last payment failed. Update the payment method in the billing portal to continue.")
     raise StandingRefused("The subscription is canceled. Subscribe again on the billing page to continue.")
@@ -320,8 +345,6 @@ def usage_record_create(
             source_id=source_id, basis=ProviderChargeBasis.DELIVERED, incurred_at=completed_at, seconds=seconds
         )
         if record.report_state == ReportState.PENDING and stripe_configured():
-            from billing.tasks import enqueue
-
             transaction.on_commit(lambda: enqueue("billing.tasks.usage_record_report", str(record.pk)))
     return record
 
@@ -364,13 +387,16 @@ def usage_refund(*, usage_record: UsageRecord, amount: Decimal | None, reason: s
             completed_at=now,
             report_state=ReportState.NOT_REPORTED,
         )
-        if not original.covered_by_trial and not (full and _report_cancel(record=original)):
-            # Stripe has (or may have) the usage already: an operator credits it on the invoice.
-            refund.flagged_at = timezone.now()
-            refund.last_report_error = (
-                f"Usage may already be in Stripe: issue a credit note of ${amount} for record {original.pk}."
-            )
-            refund.save(update_fields=["flagged_at", "last_report_error"])
+        if original.covered_by_trial or (full and _report_cancel(record=original)):
+            adjustment = StripeAdjustment.NOT_NEEDED  # Stripe never had it, and never will
+        else:
+            # Stripe has (or may soon have) the usage: the drain cancels its meter event while Stripe allows
+            # (24 h), else credits the invoice that billed it. Nobody has to do it by hand.
+            adjustment = StripeAdjustment.PENDING
+            if stripe_configured():
+                transaction.on_commit(lambda: enqueue("billing.tasks.usage_refund_settle", str(refund.pk)))
+        refund.stripe_adjustment = adjustment
+        refund.save(update_fields=["stripe_adjustment"])
     return refund
 
 

@@ -13,9 +13,10 @@ from django.conf import settings
 
 T = TypeVar("T")
 
-# Stripe answers a meter event whose identifier it has already seen with a 400 invalid_request_error,
-# "An event already exists with identifier <id>." and Stripe-Should-Retry: false.
-DUPLICATE_IDENTIFIER_TEXT = "already exists with identifier"
+# Stripe answers a meter event whose identifier it has already seen (within at least 24 h) with a 400
+# invalid_request_error, code `duplicate_meter_event` and Stripe-Should-Retry: false. The English message is not a
+# contract; the code is.
+DUPLICATE_METER_EVENT = "duplicate_meter_event"
 
 _lock = threading.Lock()
 _clients: dict[tuple, stripe.StripeClient] = {}
@@ -53,9 +54,7 @@ def is_duplicate_identifier(exc: Exception) -> bool:
     """Stripe already holds a meter event with this identifier: for us, that means delivered."""
     if not isinstance(exc, stripe.InvalidRequestError) or exc.http_status != 400:
         return False
-    error = exc.error
-    message = (getattr(error, "message", None) or exc.user_message or str(exc)).lower()
-    return DUPLICATE_IDENTIFIER_TEXT in message
+    return (exc.code or getattr(exc.error, "code", None)) == DUPLICATE_METER_EVENT
 
 
 def is_retryable(exc: Exception) -> bool:

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from django_q.tasks import async_task
-
-from billing import stripe_services
-
-
-def enqueue(func: str, *args) -> None:
-    """Queue a billing task (inline under pytest). Call it from transaction.on_commit, never inside a transaction."""
-    async_task(func, *args, group="billing")
+from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
+from billing.stripe import adjustments, customers, metering, subscriptions, thin_events, webhooks
 
 
 def usage_record_report(usage_record_id: str) -> str:
-    return stripe_services.usage_record_report(usage_record_id=usage_record_id)
+    return metering.usage_record_report(usage_record_id=usage_record_id)
 
 
 def usage_report_drain() -> int:
-    return stripe_services.usage_report_drain()
+    sent = metering.usage_report_drain()
+    adjustments.refunds_settle_pending()
+    return sent
+
+
+def usage_refund_settle(refund_id: str) -> str:
+    return adjustments.usage_refund_settle(refund_id=refund_id)
 
 
 def stripe_customer_create(organization_id: int) -> str:
-    return stripe_services.stripe_customer_create(organization_id=organization_id)
+    return customers.stripe_customer_create(organization_id=organization_id)
 
 
 def stripe_event_process(event_id: str) -> str:
-    return stripe_services.stripe_event_process(event_id=event_id)
+    return webhooks.stripe_event_process(event_id=event_id)
+
+
+def subscription_items_sync(organization_id: int) -> list[str]:
+    return subscriptions.subscription_items_sync(organization_id=organization_id)
+
+
+def stripe_thin_event_process(event_id: str) -> str:
+    return thin_events.stripe_thin_event_process(event_id=event_id)

@@ -10,8 +10,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.views import membership_required
-from billing import selectors, services, stripe_gateway, stripe_services
+from billing import selectors, services, stripe_gateway
 from billing.forms import SpendLimitForm
+from billing.stripe import checkout as stripe_checkout
+from billing.stripe import thin_events as stripe_thin_events
+from billing.stripe import webhooks as stripe_webhooks
 from seedance_saas.errors import ServiceError, error_body
 
 BILLING_PAGE_FALLBACK = "/app/billing/"
@@ -25,7 +28,20 @@ CHART_BAR_STEP_PX = 28
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Verify, record, enqueue, answer: processing happens in a task, once per event id."""
     try:
-        event = stripe_services.stripe_event_receive(
+        event = stripe_webhooks.stripe_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except ServiceError as exc:
+        return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+    return JsonResponse({"received": True, "id": event.event_id})
+
+
+@csrf_exempt
+@require_POST
+def stripe_thin_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's thin events (meter error reports): verify, record, enqueue, answer."""
+    try:
+        event = stripe_thin_events.stripe_thin_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
     except ServiceError as exc:
@@ -60,7 +76,7 @@ def _to_stripe(request: HttpRequest, make_session_url) -> HttpResponse:
 def checkout(request: HttpRequest) -> HttpResponse:
     return _to_stripe(
         request,
-        lambda back: stripe_services.checkout_session_create(
+        lambda back: stripe_checkout.checkout_session_create(
             organization=request.organization,
             success_url=f"{back}?checkout=success",
             cancel_url=f"{back}?checkout=canceled",
@@ -73,7 +89,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     return _to_stripe(
         request,
-        lambda back: stripe_services.portal_session_create(organization=request.organization, return_url=back),
+        lambda back: stripe_checkout.portal_session_create(organization=request.organization, return_url=back),
     )
 
 
@@ -107,6 +123,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "chart_width": max(1, len(by_day.groups)) * CHART_BAR_STEP_PX,
         "limit_used_percent": _percent(summary.spent + summary.authorized, summary.limit),
         "records": selectors.usage_record_list(organization=organization)[:20],
+        "invoice": selectors.invoice_preview(organization=organization, start=summary.period_start),
         "prices": selectors.price_list(organization=organization),
         "can_manage": can_manage,
         "form": form,

@@ -32,6 +32,7 @@ class OperationsAdminSite(admin.AdminSite):
             "generations": generation_selectors.operator_overview(),
             "unreported_usage": billing_selectors.unreported_usage().count(),
             "accounts_not_invoiced": billing_selectors.billing_accounts_not_invoiced().count(),
+            "rejected_usage": billing_selectors.rejected_usage().count(),
             "stripe_configured": bool(settings.STRIPE_API_KEY),
             "provider_simulated": settings.EACHLABS_SIMULATED,
             "max_in_flight": settings.EACHLABS_MAX_IN_FLIGHT,

@@ -315,6 +315,8 @@ GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The signing secret of the thin-event destination (v1.billing.meter.error_report_triggered).
+STRIPE_THIN_WEBHOOK_SECRET = env.str("STRIPE_THIN_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_S = env.float("STRIPE_TIMEOUT_S", default=20.0)
 # Threads the usage drain sends meter events on; tests run it inline (their data is in an open transaction).

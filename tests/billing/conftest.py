@@ -29,3 +29,34 @@ def synced_stripe(stripe_server, capsys):
     call_command("stripe_sync")
     capsys.readouterr()
     return stripe_server
+
+
+def subscribe(organization, fake, *, capture) -> dict:
+    """The organization subscribes through Checkout: our session, the customer pays in the fake, and the
+    signed `checkout.session.completed` webhook reaches /hooks/stripe/. Returns the fake's subscription."""
+    from django.test import Client
+
+    from billing.stripe import checkout
+
+    url = checkout.checkout_session_create(
+        organization=organization, success_url="https://x.test/ok", cancel_url="https://x.test/no"
+    )
+    session, subscription = fake.checkout_complete(url.rsplit("/", 1)[1])
+    payload, signature, _ = fake.signed_event("checkout.session.completed", session, WEBHOOK_SECRET)
+    with capture(execute=True):
+        response = Client().post(
+            "/hooks/stripe/", payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+    assert response.status_code == 200, response.content
+    return fake.subscriptions[subscription["id"]]
+
+
+@pytest.fixture
+def subscribed_org(synced_stripe, django_capture_on_commit_callbacks):
+    """An organization with a Stripe customer and a live subscription on the default plan."""
+    from tests.factories import OrganizationFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organization = OrganizationFactory()
+    subscribe(organization, synced_stripe, capture=django_capture_on_commit_callbacks)
+    return organization

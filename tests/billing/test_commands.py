@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from billing import services, stripe_services
-from billing.models import BillingAccount, Plan, Standing, StripeMeter
-from tests.factories import OrganizationFactory
+from billing import services
+from billing.models import BillingAccount, Plan, StripeMeter
+from billing.stripe import metering
 
 
 def test_stripe_sync_creates_meters_product_and_metered_prices(stripe_server, capsys):
@@ -66,14 +66,12 @@ def _reported_usage(organization, seconds):
     record = services.usage_record_create(
         source_id=authorization.source_id, measured_seconds=None, completed_at=timezone.now()
     )
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     return record
 
 
-def test_reconcile_agrees_then_catches_a_planted_difference(synced_stripe, capsys, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        organization = OrganizationFactory()
-    BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
+def test_reconcile_agrees_then_catches_a_planted_difference(subscribed_org, synced_stripe, capsys):
+    organization = subscribed_org
     _reported_usage(organization, 5)
     _reported_usage(organization, 9)
     call_command("billing_reconcile")
@@ -82,10 +80,11 @@ def test_reconcile_agrees_then_catches_a_planted_difference(synced_stripe, capsy
     synced_stripe.plant_meter_event(
         event_name="seedance_seconds_720p", customer=customer, value="4", timestamp=int(timezone.now().timestamp())
     )
-    with pytest.raises(CommandError, match="1 difference"):
+    with pytest.raises(CommandError, match="2 difference"):
         call_command("billing_reconcile", "--since", timezone.now().date().isoformat())
     out = capsys.readouterr().out
     assert f"{organization.slug} seedance_seconds_720p: ledger reported 14 s, Stripe has 18 s" in out
+    assert f"{organization.slug} upcoming invoice" in out  # the upcoming invoice bills the 4 s too
 
 
 def test_reconcile_rejects_a_bad_date(synced_stripe):

@@ -95,3 +95,14 @@ def test_an_edited_plan_changes_the_quote(organization):
     plan.price_720p = Decimal("0.4000")
     plan.save()
     assert services.quote(organization=organization, resolution="720p", duration=10).max_amount == Decimal("4.0000")
+
+
+def test_an_invoice_line_rounds_its_total_once_not_each_record():
+    # Three 1 s records of 720p: $0.3024 each; the line is 3 x 0.3024 = 0.9072 -> $0.91 (not 3 x $0.30).
+    assert prices.invoice_line_amount(unit_price=Decimal("0.3024"), seconds=3) == Decimal("0.91")
+    assert prices.invoice_line_amount(unit_price=Decimal("0.1412"), seconds=25) == Decimal("3.53")  # 3.5300
+    assert prices.invoice_line_amount(unit_price=Decimal("0.685"), seconds=1) == Decimal("0.69")  # half up
+    assert prices.invoice_total(line_amounts=[Decimal("0.91"), Decimal("3.53")], credits=[Decimal("0.30")]) == Decimal(
+        "4.14"
+    )
+    assert prices.stripe_cents(Decimal("465.34")) == 46534

@@ -7,8 +7,9 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from billing import services, stripe_services
+from billing import services
 from billing.models import BillingAccount, ReportState, Standing, UsageRecord
+from billing.stripe import metering
 from tests.factories import OrganizationFactory
 
 
@@ -50,8 +51,8 @@ def test_a_committed_record_is_reported_once(active_org, synced_stripe, django_c
     assert event["payload"] == {"stripe_customer_id": _customer(active_org), "value": "7"}
     assert event["timestamp"] == int(record.completed_at.timestamp())
     # Reporting again (a duplicate task, the schedule) sends nothing.
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "skipped"
-    assert stripe_services.usage_report_drain() == 0
+    assert metering.usage_record_report(usage_record_id=record.pk) == "skipped"
+    assert metering.usage_report_drain() == 0
     assert len(synced_stripe.meter_events) == 1
 
 
@@ -65,7 +66,7 @@ def test_trial_usage_is_not_sent(synced_stripe, django_capture_on_commit_callbac
 def test_500s_are_retried_with_the_same_idempotency_key(active_org, synced_stripe):
     record = _usage(active_org)
     synced_stripe.fail_next(2, "500", path="/v1/billing/meter_events")
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
     posts = [r for r in synced_stripe.requests if r == ("POST", "/v1/billing/meter_events")]
     assert len(posts) == 3
@@ -74,13 +75,13 @@ def test_500s_are_retried_with_the_same_idempotency_key(active_org, synced_strip
 def test_an_outage_defers_with_backoff_and_the_drain_sends_it_later(active_org, synced_stripe):
     record = _usage(active_org)
     synced_stripe.fail_next(3, "429", path="/v1/billing/meter_events")
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "retry"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING and "429" in record.last_report_error
     assert record.next_report_at > timezone.now()
-    assert stripe_services.usage_report_drain() == 0  # not due yet
+    assert metering.usage_report_drain() == 0  # not due yet
     UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now())
-    assert stripe_services.usage_report_drain() == 1
+    assert metering.usage_report_drain() == 1
     record.refresh_from_db()
     assert record.report_state == ReportState.REPORTED and record.report_attempts == 2
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
@@ -90,7 +91,7 @@ def test_timeouts_retry_and_never_double_count(active_org, synced_stripe):
     record = _usage(active_org)
     synced_stripe.fail_next(1, "hang", path="/v1/billing/meter_events")
     synced_stripe.fail_next(1, "accept_then_hang", path="/v1/billing/meter_events")
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
     assert len(synced_stripe.meter_events) == 1
 
@@ -100,11 +101,11 @@ def test_worker_killed_after_stripe_accepted(active_org, synced_stripe):
     the resend meets Stripe's duplicate-identifier answer, which counts as delivered."""
     record = _usage(active_org)
     synced_stripe.fail_next(3, "accept_then_hang", path="/v1/billing/meter_events")
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "retry"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
     assert len(synced_stripe.meter_events) == 1  # accepted once; later tries were idempotent replays
     synced_stripe.expire_idempotency_keys()
     UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now())
-    assert stripe_services.usage_report_drain() == 1
+    assert metering.usage_report_drain() == 1
     record.refresh_from_db()
     assert record.report_state == ReportState.REPORTED
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
@@ -112,22 +113,22 @@ def test_worker_killed_after_stripe_accepted(active_org, synced_stripe):
 
 def test_a_crashed_claim_is_taken_over_after_it_expires(active_org, synced_stripe):
     record = _usage(active_org)
-    stripe_services._claim(usage_record_id=record.pk)  # a worker claimed it and died before sending
-    assert stripe_services.usage_report_drain() == 0
+    metering._claim(usage_record_id=record.pk)  # a worker claimed it and died before sending
+    assert metering.usage_report_drain() == 0
     UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now() - timedelta(seconds=1))
-    assert stripe_services.usage_report_drain() == 1
+    assert metering.usage_report_drain() == 1
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
 
 
 def test_other_4xx_is_flagged_for_operators(active_org, synced_stripe):
     record = _usage(active_org)
     synced_stripe.customers.clear()  # Stripe no longer knows the customer
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "failed"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "failed"
     record.refresh_from_db()
     assert record.report_state == ReportState.FAILED and record.flagged_at is not None
     assert "No such customer" in record.last_report_error
-    assert stripe_services.usage_report_drain() == 0  # not retried on its own
-    stripe_services.usage_record_report_retry(usage_record=record)
+    assert metering.usage_report_drain() == 0  # not retried on its own
+    metering.usage_record_report_retry(usage_record=record)
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING
 
@@ -135,7 +136,7 @@ def test_other_4xx_is_flagged_for_operators(active_org, synced_stripe):
 def test_records_near_and_past_the_35_day_window(active_org, synced_stripe):
     near = _usage(active_org, completed_at=timezone.now() - timedelta(days=32))
     past = _usage(active_org, completed_at=timezone.now() - timedelta(days=36))
-    stripe_services.usage_report_drain()
+    metering.usage_report_drain()
     near.refresh_from_db()
     past.refresh_from_db()
     assert near.report_state == ReportState.REPORTED and near.flagged_at is not None
@@ -146,10 +147,10 @@ def test_records_near_and_past_the_35_day_window(active_org, synced_stripe):
 def test_a_long_outage_loses_nothing(active_org, synced_stripe):
     records = [_usage(active_org, duration=4 + i % 12) for i in range(20)]
     synced_stripe.fail_next(60, "500", path="/v1/billing/meter_events")
-    stripe_services.usage_report_drain()
+    metering.usage_report_drain()
     assert synced_stripe.meter_events == []
     UsageRecord.objects.update(next_report_at=None)  # time passes
-    assert stripe_services.usage_report_drain() == 20
+    assert metering.usage_report_drain() == 20
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == sum(r.seconds for r in records)
 
 
@@ -157,8 +158,8 @@ def test_ledger_only_mode_keeps_records_pending(organization, settings):
     settings.STRIPE_API_KEY = ""
     BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
     record = _usage(organization)
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "ledger-only"
-    assert stripe_services.usage_report_drain() == 0
+    assert metering.usage_record_report(usage_record_id=record.pk) == "ledger-only"
+    assert metering.usage_report_drain() == 0
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING and record.report_attempts == 0
 
@@ -174,6 +175,58 @@ def test_stripe_down_at_sign_up_the_customer_comes_with_the_first_report(
     assert _customer(organization) == ""
     BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
     record = _usage(organization)
-    assert stripe_services.usage_record_report(usage_record_id=record.pk) == "reported"
+    assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     assert _customer(organization).startswith("cus_")
     assert synced_stripe.meter_event_total("seedance_seconds_720p", _customer(organization)) == 6
+
+
+def test_a_duplicate_is_recognised_by_its_error_code_not_its_wording(active_org, synced_stripe):
+    record = _usage(active_org)
+    synced_stripe.fail_next(3, "accept_then_hang", path="/v1/billing/meter_events")
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
+    synced_stripe.expire_idempotency_keys()
+    synced_stripe.duplicate_message = "Ein Ereignis mit dieser Kennung existiert bereits."
+    UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now())
+    assert metering.usage_report_drain() == 1
+    record.refresh_from_db()
+    assert record.report_state == ReportState.REPORTED
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
+
+
+def test_the_fake_like_stripe_forgets_identifiers_after_24_hours(active_org, synced_stripe):
+    client = stripe.StripeClient("sk_test_fake", base_addresses={"api": synced_stripe.base_url})
+    event = {
+        "event_name": "seedance_seconds_720p",
+        "payload": {"stripe_customer_id": _customer(active_org), "value": "6"},
+        "identifier": "same-identifier",
+        "timestamp": synced_stripe.now(),
+    }
+    client.v1.billing.meter_events.create(event)
+    with pytest.raises(stripe.InvalidRequestError) as duplicate:
+        client.v1.billing.meter_events.create(event)
+    assert duplicate.value.code == "duplicate_meter_event"
+    synced_stripe.advance(24 * 3600 + 1)
+    client.v1.billing.meter_events.create(event)  # a day later the same identifier counts again
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 12
+
+
+def test_a_send_left_unsure_for_a_day_goes_to_an_operator_not_to_stripe_again(active_org, synced_stripe):
+    """Stripe took the event but no answer came back, and the record was not resent within 24 h: Stripe no longer
+    recognises the identifier, so a resend would bill twice. The record is flagged for an operator instead."""
+    record = _usage(active_org)
+    synced_stripe.fail_next(3, "accept_then_hang", path="/v1/billing/meter_events")
+    assert metering.usage_record_report(usage_record_id=record.pk) == "retry"
+    record.refresh_from_db()
+    assert record.report_uncertain_since is not None
+    synced_stripe.advance(25 * 3600)
+    UsageRecord.objects.filter(pk=record.pk).update(
+        next_report_at=timezone.now(), report_uncertain_since=timezone.now() - timedelta(hours=25)
+    )
+    assert metering.usage_report_drain() == 0
+    record.refresh_from_db()
+    assert record.report_state == ReportState.FAILED and record.flagged_at is not None
+    assert "could bill twice" in record.last_report_error
+    assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6  # not 12
+    metering.usage_record_report_retry(usage_record=record)  # the operator checked Stripe
+    record.refresh_from_db()
+    assert record.report_uncertain_since is None and record.report_state == ReportState.PENDING

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from billing import selectors, services
-from billing.models import AuthorizationState, BillingAccount, ReportState, Standing, UsageRecord
+from billing.models import AuthorizationState, BillingAccount, ReportState, Standing, StripeAdjustment, UsageRecord
 from seedance_saas.errors import Conflict, InvalidInput, PaymentRequired
 from tests.factories import OrganizationFactory
 
@@ -169,12 +169,13 @@ def test_full_refund_before_reporting_keeps_it_out_of_stripe(organization, user)
     assert record.report_state == ReportState.NOT_REPORTED and refund.flagged_at is None
 
 
-def test_refund_of_reported_usage_is_flagged_for_a_credit_note(organization, user):
+def test_refund_of_reported_usage_waits_for_its_stripe_adjustment(organization, user):
+    """Stripe holds the usage: the refund is settled there automatically (tests/billing/test_refunds.py)."""
     _activate(organization)
     record = _complete(_authorize(organization, duration=5))
     UsageRecord.objects.filter(pk=record.pk).update(report_state=ReportState.REPORTED)
     refund = services.usage_refund(usage_record=record, amount=None, reason="bad output", actor=user)
-    assert refund.flagged_at is not None and "credit note" in refund.last_report_error
+    assert refund.stripe_adjustment == StripeAdjustment.PENDING and refund.flagged_at is None
 
 
 def test_usage_summary_groups(organization, other_organization):

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing import stripe_services
+from billing.stripe import catalog
+from billing.stripe.common import StripeUnavailable
 
 
 class Command(BaseCommand):
@@ -12,8 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            lines = stripe_services.stripe_sync()
-        except stripe_services.StripeUnavailable as exc:
+            lines = catalog.stripe_sync()
+        except StripeUnavailable as exc:
             raise CommandError(exc.message) from exc
         for line in lines:
             self.stdout.write(line)
