@@ -77,10 +77,10 @@ def test_the_operators_console_works_under_the_policy(page, screenshot):
     staff = UserFactory(email="operator@example.com", is_staff=True, is_superuser=True)
     staff.set_password(PASSWORD)
     staff.save()
-    page.goto("/admin/login/")
+    page.goto("/admin/login/")  # staff log in on allauth's page, with its rate limits
     page.get_by_label("Email").fill(staff.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign In").click()
     expect(page.locator("#operations-dashboard")).to_be_visible()
     screenshot(page, "50-admin-under-csp")
     generation = create(OrganizationFactory())
