@@ -79,3 +79,13 @@ def test_a_finished_job_cannot_be_canceled(organization, simulator):
     with pytest.raises(Conflict) as info:
         services.generation_cancel(generation=Generation.objects.get(pk=generation.pk))
     assert (info.value.code, info.value.message) == ("not_cancelable", "This generation is already canceled.")
+
+
+def test_a_failure_tells_the_partner_after_commit(
+    organization, simulator, published, django_capture_on_commit_callbacks
+):
+    simulator.force_next(status_code=400, message="no")
+    generation = _create(organization)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dispatch_pending()
+    assert published == [("generation.failed", str(generation.pk))]

@@ -123,6 +123,7 @@ def test_a_job_that_ends_without_a_video_releases_its_hold(organization, simulat
     arguments = {"settings": settings} if "settings" in end.__code__.co_varnames else {}
     generation = Generation.objects.get(pk=end(organization, simulator, **arguments).pk)
     assert generation.status == status and generation.completed_at is not None
+    assert generation.next_poll_at is None  # nothing polls a finished job
     hold = _hold(generation)
     assert hold.state == AuthorizationState.RELEASED and hold.closed_at is not None
     assert hold.reason == ("canceled" if status == Status.CANCELED else generation.error_code)
