@@ -138,7 +138,10 @@ def test_a_succeeded_job_settles_its_hold_into_one_usage_record(organization, si
     services.dispatch_pending()
     simulator.advance(simulator.config.latency_s + 1)
     simulator.deliver_webhooks()
-    assert Generation.objects.get(pk=generation.pk).status == Status.SUCCEEDED
+    generation = Generation.objects.get(pk=generation.pk)
+    assert generation.status == Status.SUCCEEDED and generation.completed_at is not None
+    assert generation.next_poll_at is None and generation.predict_time is not None
+    assert generation.provider_output_url.startswith("http") and generation.cost == HOLD
     assert _hold(generation).state == AuthorizationState.SETTLED
     summary = billing_selectors.spend_summary(organization=organization)
     assert (summary.authorized, summary.spent) == (0, HOLD)
