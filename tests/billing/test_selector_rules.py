@@ -5,7 +5,7 @@ Written against mutants that survived the rest of the suite.
 
 import uuid
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -132,3 +132,19 @@ def test_the_unreported_backlog_is_pending_usage_of_every_tenant_oldest_first(or
     UsageRecord.objects.filter(pk=reported.pk).update(report_state=ReportState.REPORTED)
     assert list(selectors.unreported_usage()) == [oldest, middle, newest]
     assert list(selectors.unreported_usage(limit=2)) == [oldest, middle]
+
+
+def test_a_months_summary_counts_that_month_only(organization, settings):
+    settings.STRIPE_API_KEY = ""
+    this_month = services.period_start()
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    _record(organization, completed_at=datetime.combine(last_month, datetime.min.time(), tzinfo=UTC), duration=10)
+    _record(organization, completed_at=timezone.now(), duration=4)
+    summary = selectors.spend_summary(organization=organization, start=last_month)
+    assert (summary.period_start, summary.period_end) == (last_month, this_month)
+    assert summary.spent == Decimal("3.024") and summary.stripe_configured is False
+
+
+def test_february_ends_on_its_last_day(organization):
+    summary = selectors.spend_summary(organization=organization, start=date(2027, 2, 1))
+    assert summary.period_end == date(2027, 3, 1)
