@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install migrate run test lint format audit clean
+.PHONY: install migrate run test lint format audit clean mutation
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,14 @@ run: migrate
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Mutation testing of the money code (slow, on demand; not part of .ci/run). Configured in pyproject.toml
+# [tool.mutmut]; mutants live in ./mutants. Survivors: `.venv/bin/mutmut results`; one diff: `mutmut show NAME`.
+MUTANTS ?= billing.prices.* billing.services.* billing.selectors.* generations.services.x_generation_create__* \
+	generations.services.x_generation_cancel__* generations.services.x__fail__* generations.services.x__commit_success__*
+mutation: install
+	$(VENV)/bin/mutmut run $(foreach mutant,$(MUTANTS),"$(mutant)")
+	$(VENV)/bin/mutmut results
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -45,4 +53,4 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* media staticfiles .pytest_cache .ruff_cache mutants

@@ -37,6 +37,8 @@ class FakeStripeCore:
             self.idempotency: dict[tuple[str, str], tuple[int, dict]] = {}
             self.failures: deque = deque()
             self.requests: list[tuple[str, str]] = []
+            # What each request carried, in arrival order: method, path, Idempotency-Key header, decoded params.
+            self.received: list[dict] = []
             self.hang_s = 2.0
             self.frozen_now: int | None = None
             self.duplicate_message: str | None = None  # another wording for the duplicate identifier error
@@ -108,6 +110,9 @@ class FakeStripeCore:
         """Returns (status, body, extra headers)."""
         with self.lock:
             self.requests.append((method, path))
+            self.received.append(
+                {"method": method, "path": path, "idempotency_key": headers.get("Idempotency-Key"), "params": params}
+            )
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer " + self.api_key_prefix):
             return 401, StripeFailure(401, "Invalid API Key provided.").body(), {}
