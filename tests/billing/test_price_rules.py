@@ -21,8 +21,10 @@ def test_the_ledger_keeps_four_decimals_rounded_half_up(amount, ledger):
     assert prices.money(Decimal(amount)) == Decimal(ledger)
 
 
-@pytest.mark.parametrize(("measured", "billed"), [(0.5, 1), (1, 1), (1.0001, 2)])
-def test_auto_bills_any_positive_length_rounded_up(measured, billed):
+@pytest.mark.parametrize(
+    ("measured", "billed"), [(0.5, 1), (1, 1), (1.0001, 1), (1.1, 1), (1.1001, 2), (1.9, 2), (1.8999, 2), (2.5, 3)]
+)
+def test_auto_bills_the_nearest_second_within_the_tolerance_else_rounds_up(measured, billed):
     assert prices.billed_seconds(requested_duration="auto", measured_seconds=measured) == billed
 
 

@@ -7,16 +7,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from billing import services
-from billing.models import BillingAccount, ReportState, Standing, UsageRecord
-from tests.factories import OrganizationFactory
+from billing.models import BillingAccount, ReportState, UsageRecord
 
 
 @pytest.fixture
-def paying(synced_stripe, django_capture_on_commit_callbacks):
-    """A paying organization with 5 s and 9 s of 720p usage, both sent to the fake Stripe."""
-    with django_capture_on_commit_callbacks(execute=True):
-        organization = OrganizationFactory()
-    BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
+def paying(subscribed_org, django_capture_on_commit_callbacks):
+    """A subscribed organization with 5 s and 9 s of 720p usage, both sent to the fake Stripe."""
+    organization = subscribed_org
     for seconds in (5, 9):
         with django_capture_on_commit_callbacks(execute=True):
             authorization = services.spend_authorize(
@@ -79,4 +76,7 @@ def test_a_difference_is_reported_on_its_own_meter(paying, synced_stripe, capsys
     assert not agree
     differences = [line for line in out.splitlines() if line.startswith("DIFFERENCE")]
     expected = f"{paying.slug} seedance_seconds_1080p: ledger reported 0 s, Stripe has 3 s (difference -3 s)"
-    assert differences == [f"DIFFERENCE {expected}"]
+    assert f"DIFFERENCE {expected}" in differences
+    assert not [line for line in differences if "720p" in line]  # the meter that agrees is not blamed
+    # The invoice check sees the same 3 s as money on the 1080p line.
+    assert [line for line in differences if "upcoming invoice" in line and "Stripe 3 s $2.06" in line]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from billing import services
-from billing.models import BillingAccount, ReportState, Standing, UsageKind, UsageRecord
+from billing.models import BillingAccount, ReportState, Standing, StripeAdjustment, UsageKind, UsageRecord
 from seedance_saas.errors import InvalidInput
 
 
@@ -97,34 +97,32 @@ def test_a_full_refund_before_any_report_keeps_only_that_record_out_of_stripe(pa
     assert neighbour.report_state == ReportState.PENDING and neighbour.last_report_error == ""
 
 
-def test_a_refund_after_a_report_attempt_needs_a_credit_note(paying, user):
+def test_a_refund_after_a_report_attempt_is_settled_in_stripe(paying, user):
     record = _record(paying)
     UsageRecord.objects.filter(pk=record.pk).update(report_attempts=1)  # sent once; Stripe may have it
     refund = services.usage_refund(usage_record=record, amount=None, reason="bad output", actor=user)
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING
-    assert refund.flagged_at is not None
-    assert refund.last_report_error == (
-        f"Usage may already be in Stripe: issue a credit note of $6.8500 for record {record.pk}."
-    )
+    assert refund.stripe_adjustment == StripeAdjustment.PENDING and refund.flagged_at is None
 
 
-def test_a_refund_while_a_retry_is_scheduled_needs_a_credit_note(paying, user):
+def test_a_refund_while_a_retry_is_scheduled_is_settled_in_stripe(paying, user):
     record = _record(paying)
     UsageRecord.objects.filter(pk=record.pk).update(next_report_at=timezone.now() + timedelta(minutes=5))
     refund = services.usage_refund(usage_record=record, amount=None, reason="bad output", actor=user)
-    assert refund.flagged_at is not None
+    assert refund.stripe_adjustment == StripeAdjustment.PENDING
 
 
-def test_a_partial_refund_of_unreported_usage_needs_a_credit_note_later(paying, user):
+def test_a_partial_refund_of_unreported_usage_is_settled_in_stripe_later(paying, user):
     record = _record(paying)
     refund = services.usage_refund(usage_record=record, amount=Decimal("1"), reason="blur", actor=user)
     record.refresh_from_db()
     assert record.report_state == ReportState.PENDING  # the usage still goes to Stripe whole
-    assert refund.flagged_at is not None
+    assert refund.stripe_adjustment == StripeAdjustment.PENDING
 
 
 def test_a_trial_refund_never_needs_a_credit_note(organization, user):
     record = _record(organization, resolution="480p", duration=5)
     refund = services.usage_refund(usage_record=record, amount=Decimal("0.1"), reason="blur", actor=user)
     assert refund.covered_by_trial and refund.flagged_at is None and refund.last_report_error == ""
+    assert refund.stripe_adjustment == StripeAdjustment.NOT_NEEDED
