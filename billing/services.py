@@ -156,9 +156,17 @@ def billing_account_change_plan(*, organization: Organization, plan: Plan) -> Bi
         account = billing_account_get(organization=organization, lock=True)
         if account.plan_id == plan.pk:
             return account
+        subscribed = stripe_configured() and bool(account.stripe_subscription_id)
+        if subscribed and not all((plan.stripe_price_ids or {}).get(r) for r in prices.RESOLUTIONS):
+            # Its items could not move: the ledger would charge this plan while Stripe invoices the old one.
+            raise Conflict(
+                f"Plan {plan.slug!r} has no Stripe prices yet: run `python manage.py stripe_sync`, then change "
+                "the plan again.",
+                code="plan_not_synced",
+            )
         account.plan = plan
         account.save(update_fields=["plan", "updated_at"])
-        if stripe_configured() and account.stripe_subscription_id:
+        if subscribed:
             transaction.on_commit(lambda: enqueue("billing.tasks.subscription_items_sync", organization.pk))
     return account
 

@@ -128,3 +128,20 @@ def test_a_subscription_stripe_no_longer_knows_does_not_stop_stripe_sync(subscri
     call_command("stripe_sync")
     out = capsys.readouterr().out
     assert "NOT MOVED" in out and "No such subscription" in out and "in sync" in out
+
+
+def test_a_plan_without_stripe_prices_is_refused_for_a_subscriber(subscribed_org, synced_stripe):
+    """Moving a subscriber to a plan stripe_sync has not priced yet would charge the new plan in the ledger while
+    Stripe kept invoicing the old prices: refused, with what to do, and nothing changes."""
+    import pytest
+
+    from seedance_saas.errors import Conflict
+
+    unsynced = Plan.objects.create(
+        name="Premium", slug="premium", price_480p="0.2000", price_720p="0.5000", price_1080p="1.0000"
+    )
+    before = _item_prices(synced_stripe, subscribed_org)
+    with pytest.raises(Conflict, match="stripe_sync"):
+        services.billing_account_change_plan(organization=subscribed_org, plan=unsynced)
+    assert BillingAccount.objects.get(organization=subscribed_org).plan.is_default
+    assert _item_prices(synced_stripe, subscribed_org) == before
