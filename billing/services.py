@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +27,7 @@ from billing.models import (
     UsageKind,
     UsageRecord,
 )
+from billing.periods import next_period_start, period_start  # noqa: F401  (callers use services.*)
 from billing.queue import enqueue
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 
@@ -75,19 +76,6 @@ class Quote:
 
 def stripe_configured() -> bool:
     return bool(settings.STRIPE_API_KEY)
-
-
-def period_start(moment: datetime | None = None) -> date:
-    """The first day of the UTC calendar month that holds `moment` (now by default)."""
-    moment = (moment or timezone.now()).astimezone(UTC)
-    return moment.date().replace(day=1)
-
-
-def next_period_start(moment: datetime | None = None) -> datetime:
-    """Midnight UTC on the first day of the month after `moment`: where Stripe subscriptions are anchored."""
-    first = period_start(moment)
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return datetime.combine(following, datetime.min.time(), tzinfo=UTC)
 
 
 # --- plans and accounts ----------------------------------------------------------
