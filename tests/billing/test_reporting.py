@@ -68,8 +68,8 @@ def test_500s_are_retried_with_the_same_idempotency_key(active_org, synced_strip
     synced_stripe.fail_next(2, "500", path="/v1/billing/meter_events")
     assert metering.usage_record_report(usage_record_id=record.pk) == "reported"
     assert synced_stripe.meter_event_total("seedance_seconds_720p") == 6
-    posts = [r for r in synced_stripe.requests if r == ("POST", "/v1/billing/meter_events")]
-    assert len(posts) == 3
+    keys = [key for method, path, key in synced_stripe.idempotency_keys if path == "/v1/billing/meter_events"]
+    assert keys == [f"meter-event-{record.pk}"] * 3  # one key, ours, on every try: Stripe replays, never doubles
 
 
 def test_an_outage_defers_with_backoff_and_the_drain_sends_it_later(active_org, synced_stripe):

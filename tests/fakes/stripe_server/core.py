@@ -37,6 +37,7 @@ class FakeStripeCore:
             self.idempotency: dict[tuple[str, str], tuple[int, dict]] = {}
             self.failures: deque = deque()
             self.requests: list[tuple[str, str]] = []
+            self.idempotency_keys: list[tuple[str, str, str | None]] = []  # (method, path, Idempotency-Key) a request
             self.hang_s = 2.0
             self.frozen_now: int | None = None
             self.duplicate_message: str | None = None  # another wording for the duplicate identifier error
@@ -108,6 +109,7 @@ class FakeStripeCore:
         """Returns (status, body, extra headers)."""
         with self.lock:
             self.requests.append((method, path))
+            self.idempotency_keys.append((method, path, headers.get("Idempotency-Key")))
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer " + self.api_key_prefix):
             return 401, StripeFailure(401, "Invalid API Key provided.").body(), {}
