@@ -1,4 +1,4 @@
-"""Twenty concurrent authorizations against a nearly spent limit cannot overshoot it (PostgreSQL row locks)."""
+"""Twenty concurrent authorizations against a nearly spent limit or trial cannot overshoot it (PostgreSQL row locks)."""
 
 import uuid
 from decimal import Decimal
@@ -42,3 +42,41 @@ def test_twenty_concurrent_creates_cannot_overshoot_the_limit():
     summary = selectors.spend_summary(organization=organization)
     assert (summary.spent, summary.authorized) == (Decimal("6.048"), Decimal("3.024"))
     assert summary.spent + summary.authorized <= summary.limit
+
+
+def _racing_authorizations(organization, *, end_user=None, threads=20) -> list:
+    def authorize() -> str:
+        with transaction.atomic():
+            services.spend_authorize(
+                organization=organization, end_user=end_user, source_id=uuid.uuid4(), resolution="720p", duration=10
+            )
+        return "ok"
+
+    return run_at_once(authorize, threads=threads)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_creates_cannot_overshoot_an_end_users_limit():
+    from accounts import services as accounts_services
+
+    organization = OrganizationFactory()
+    BillingAccount.objects.filter(organization=organization).update(standing=Standing.ACTIVE)
+    alice = accounts_services.end_user_for_partner(organization=organization, external_id="alice")
+    accounts_services.end_user_update(end_user=alice, monthly_spend_limit=Decimal("10"))  # room for three 3.024 jobs
+
+    results = _racing_authorizations(organization, end_user=alice)
+    outcomes = ["refused" if isinstance(result, services.EndUserLimitReached) else result for result in results]
+    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 17
+    held = SpendAuthorization.objects.filter(end_user=alice, state=AuthorizationState.HELD)
+    assert sum(a.amount for a in held) == Decimal("9.072")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_creates_cannot_overshoot_the_trial_credit():
+    organization = OrganizationFactory()  # trial, $5: room for one 3.024 job
+    results = _racing_authorizations(organization)
+    outcomes = ["refused" if isinstance(result, services.TrialExhausted) else result for result in results]
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 19
+    assert services.trial_committed(organization=organization) == Decimal("3.024")
