@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
 from billing.stripe import adjustments, customers, metering, subscriptions, thin_events, webhooks
 
 
