@@ -136,7 +136,10 @@ class BillingAccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         changes = {name: (form.initial.get(name), form.cleaned_data.get(name)) for name in form.changed_data}
         changes = {name: values for name, values in changes.items() if name in AUDITED_EDITABLE_FIELDS}
-        super().save_model(request, obj, form, change)
+        # Only the fields this form edits: a full save would write back a standing or subscription status that a
+        # Stripe webhook changed since the page loaded the account.
+        edited = [name for name in form.changed_data if name in BillingAccountForm.Meta.fields]
+        obj.save(update_fields=[*edited, "updated_at"])
         if changes:
             accounts.billing_account_audit_edit(
                 account=obj, changes=changes, reason=form.cleaned_data["change_reason"], actor=request.user

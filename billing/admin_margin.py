@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -32,6 +33,8 @@ class ProviderChargeAdmin(admin.ModelAdmin):
         return [path("margin/", view, name="billing_margin"), *super().get_urls()]
 
     def margin_view(self, request: HttpRequest):
+        if not self.has_view_permission(request):  # every tenant's revenue: as guarded as the charges themselves
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "title": "Margin per month",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from billing import prices
 from billing.models import ProviderCharge, SpendAuthorization
+from billing.periods import period_start
 
 
 def provider_charge_record(
@@ -31,8 +32,6 @@ def provider_charge_record(
             seconds, estimated = authorization.seconds, True
         else:
             seconds = int(authorization.requested_duration)
-    from billing.services import period_start  # services records the delivered charges through this module
-
     charge, _ = ProviderCharge.objects.get_or_create(
         source_id=source_id,
         defaults={

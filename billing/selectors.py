@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
@@ -11,7 +11,8 @@ from django.db.models.functions import TruncDate
 from django.db.models.query import QuerySet
 
 from accounts.models import Organization
-from billing import prices, services
+from billing import periods, prices, services
+from billing.accounts import INVOICED_SUBSCRIPTION_STATUSES
 from billing.models import (
     AuthorizationState,
     BillingAccount,
@@ -53,15 +54,11 @@ class SpendSummary:
     currency: str = prices.CURRENCY
 
 
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def spend_summary(*, organization: Organization, start: date | None = None, end: date | None = None) -> SpendSummary:
     """Spent in the period (this calendar month by default), authorized in flight, the limit and the trial left."""
     account = services.billing_account_get(organization=organization)
     start = start or services.period_start()
-    end = end or _next_month(start)
+    end = end or periods.next_month(start)
     spent = services.amount_total(
         UsageRecord.objects.filter(organization=organization, period__gte=start, period__lt=end)
     )
@@ -151,8 +148,6 @@ def spend_authorizations_held() -> QuerySet[SpendAuthorization]:
 
 def billing_accounts_not_invoiced() -> QuerySet[BillingAccount]:
     """Operator view across tenants: active accounts whose usage no Stripe subscription invoices."""
-    from billing.accounts import INVOICED_SUBSCRIPTION_STATUSES
-
     invoiced = Q(subscription_status__in=INVOICED_SUBSCRIPTION_STATUSES) & ~Q(stripe_subscription_id="")
     return BillingAccount.objects.filter(standing=Standing.ACTIVE).exclude(invoiced)
 
@@ -249,4 +244,6 @@ def ledger_invoice(
 def invoice_preview(*, organization: Organization, start: date | None = None) -> LedgerInvoice:
     """This month's upcoming invoice (UTC calendar month, the subscription's period): what Stripe will bill."""
     start = start or services.period_start()
-    return ledger_invoice(organization=organization, start=_as_datetime(start), end=_as_datetime(_next_month(start)))
+    return ledger_invoice(
+        organization=organization, start=_as_datetime(start), end=_as_datetime(periods.next_month(start))
+    )

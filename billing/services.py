@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +27,7 @@ from billing.models import (
     UsageKind,
     UsageRecord,
 )
+from billing.periods import next_period_start, period_start  # noqa: F401  (callers use services.*)
 from billing.queue import enqueue
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, PaymentRequired
 
@@ -75,19 +76,6 @@ class Quote:
 
 def stripe_configured() -> bool:
     return bool(settings.STRIPE_API_KEY)
-
-
-def period_start(moment: datetime | None = None) -> date:
-    """The first day of the UTC calendar month that holds `moment` (now by default)."""
-    moment = (moment or timezone.now()).astimezone(UTC)
-    return moment.date().replace(day=1)
-
-
-def next_period_start(moment: datetime | None = None) -> datetime:
-    """Midnight UTC on the first day of the month after `moment`: where Stripe subscriptions are anchored."""
-    first = period_start(moment)
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return datetime.combine(following, datetime.min.time(), tzinfo=UTC)
 
 
 # --- plans and accounts ----------------------------------------------------------
@@ -156,9 +144,17 @@ def billing_account_change_plan(*, organization: Organization, plan: Plan) -> Bi
         account = billing_account_get(organization=organization, lock=True)
         if account.plan_id == plan.pk:
             return account
+        subscribed = stripe_configured() and bool(account.stripe_subscription_id)
+        if subscribed and not all((plan.stripe_price_ids or {}).get(r) for r in prices.RESOLUTIONS):
+            # Its items could not move: the ledger would charge this plan while Stripe invoices the old one.
+            raise Conflict(
+                f"Plan {plan.slug!r} has no Stripe prices yet: run `python manage.py stripe_sync`, then change "
+                "the plan again.",
+                code="plan_not_synced",
+            )
         account.plan = plan
         account.save(update_fields=["plan", "updated_at"])
-        if stripe_configured() and account.stripe_subscription_id:
+        if subscribed:
             transaction.on_commit(lambda: enqueue("billing.tasks.subscription_items_sync", organization.pk))
     return account
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from billing.queue import enqueue  # noqa: F401  (the old home of enqueue; callers may still import it here)
 from billing.stripe import adjustments, customers, metering, subscriptions, thin_events, webhooks
 
 
@@ -29,7 +28,7 @@ def stripe_event_process(event_id: str) -> str:
 
 
 def subscription_items_sync(organization_id: int) -> list[str]:
-    return subscriptions.subscription_items_sync(organization_id=organization_id)
+    return subscriptions.subscription_items_sync_or_report(organization_id=organization_id)
 
 
 def stripe_thin_event_process(event_id: str) -> str:

@@ -33,8 +33,10 @@ def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
 
 
 def _plainly_public(ip: IPAddress) -> bool:
+    # Python's is_global still counts IPv6 site-local fec0::/10 (deprecated, yet routed inside some networks).
+    site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
     return ip.is_global and not (
-        ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_unspecified
+        ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_unspecified or site_local
     )
 
 

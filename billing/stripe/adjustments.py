@@ -1,7 +1,8 @@
 """Refunds of usage Stripe already holds: cancel the meter event while Stripe allows, else a credit note.
 
 Stripe lets a meter event be canceled (a meter event adjustment) only within 24 hours of receiving it; we
-stop at 23 h to stay clear of the edge. After that, or for a partial refund, the usage is on an invoice and
+stop at 23 h to stay clear of the edge, and never cancel once a finalized invoice bills the usage (the
+cancel would not take it off that invoice). After that, or for a partial refund, the usage is on an invoice and
 the refund becomes a credit note on that invoice once it is finalized (until then the refund waits). The
 outcome is written on the refund record (`stripe_adjustment`, `stripe_adjustment_ref`).
 """
@@ -67,8 +68,12 @@ def usage_refund_settle(*, refund_id) -> str:
         _mark(refund, StripeAdjustment.NOT_NEEDED)
         return "not needed"
     client = stripe_client()
+    customer_id = original.organization.billing_account.stripe_customer_id
+    invoice = _invoice_for(customer_id, original.completed_at)
     full = original.seconds > 0 and refund.seconds == -original.seconds
-    if full and original.reported_at and timezone.now() - original.reported_at < CANCEL_WINDOW:
+    recent = original.reported_at and timezone.now() - original.reported_at < CANCEL_WINDOW
+    # Once an invoice that bills the usage is final, canceling the event no longer takes it off: credit it.
+    if full and recent and invoice is None:
         try:
             stripe_gateway.call(
                 lambda: client.v1.billing.meter_event_adjustments.create(
@@ -84,8 +89,6 @@ def usage_refund_settle(*, refund_id) -> str:
             return "canceled"
         except stripe.InvalidRequestError as exc:  # too late after all: credit it instead
             log.info("Stripe would not cancel meter event %s (%s); crediting", original.pk, exc.user_message)
-    customer_id = original.organization.billing_account.stripe_customer_id
-    invoice = _invoice_for(customer_id, original.completed_at)
     if invoice is None:
         return "waiting: the invoice for this usage is not final yet"
     cents = prices.stripe_cents(prices.credit_amount(refund.amount))

@@ -77,9 +77,14 @@ def subscriptions_sync(*, plan_id: int | None = None) -> list[str]:
         accounts = accounts.filter(plan_id=plan_id)
     lines = []
     for organization_id in accounts.values_list("organization_id", flat=True):
-        try:
-            lines.extend(subscription_items_sync(organization_id=organization_id))
-        except stripe.InvalidRequestError as exc:  # one broken subscription must not stop the others
-            log.error("Subscription of organization %s not moved: %s", organization_id, stripe_gateway.describe(exc))
-            lines.append(f"organization {organization_id}: NOT MOVED ({stripe_gateway.describe(exc)})")
+        lines.extend(subscription_items_sync_or_report(organization_id=organization_id))
     return lines
+
+
+def subscription_items_sync_or_report(*, organization_id: int) -> list[str]:
+    """subscription_items_sync, with a subscription Stripe refuses (gone, say) logged and reported, not raised."""
+    try:
+        return subscription_items_sync(organization_id=organization_id)
+    except stripe.InvalidRequestError as exc:  # one broken subscription must not stop the others
+        log.error("Subscription of organization %s not moved: %s", organization_id, stripe_gateway.describe(exc))
+        return [f"organization {organization_id}: NOT MOVED ({stripe_gateway.describe(exc)})"]

@@ -100,7 +100,12 @@ def _on_checkout_completed(event: StripeEvent) -> str:
         fields["stripe_customer_id"] = session["customer"]
     if session.get("mode") != "subscription" or session.get("status") not in (None, "complete"):
         return "not a completed subscription checkout"
-    return _set_standing(account, event, Standing.ACTIVE, **fields)
+    result = _set_standing(account, event, Standing.ACTIVE, **fields)
+    # The session carried the prices of when it was opened (it lives 24 h): a price or plan change since then
+    # must reach this subscription too, or it is invoiced at prices the ledger no longer charges.
+    organization_id = account.organization_id
+    transaction.on_commit(lambda: enqueue("billing.tasks.subscription_items_sync", organization_id))
+    return result
 
 
 def _on_subscription(event: StripeEvent) -> str:

@@ -132,3 +132,25 @@ def test_a_hand_change_without_a_reason_is_refused_by_the_service(account):
         accounts.billing_account_set_standing(
             organization=account.organization, standing="canceled", reason=" ", actor=None
         )
+
+
+def test_a_limit_edit_saves_only_what_the_form_edits(rf, account, operator):
+    """Stripe's webhook moved the account to past_due after the admin page loaded it: saving the form's limit
+    must not write the stale standing (or any other field the form does not edit) back."""
+    from django.contrib.admin.sites import site
+
+    model_admin = site._registry[BillingAccount]
+    request = rf.post(f"{URL}{account.pk}/change/")
+    request.user = operator
+    stale = BillingAccount.objects.get(pk=account.pk)
+    BillingAccount.objects.filter(pk=account.pk).update(standing=Standing.PAST_DUE, subscription_status="past_due")
+    form_class = model_admin.get_form(request, stale, change=True)
+    form = form_class(
+        {"monthly_spend_limit": "250", "trial_credit": str(stale.trial_credit), "change_reason": "raise"},
+        instance=stale,
+    )
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    account.refresh_from_db()
+    assert account.monthly_spend_limit == Decimal("250")
+    assert (account.standing, account.subscription_status) == (Standing.PAST_DUE, "past_due")

@@ -148,3 +148,23 @@ def test_refunded_usage_of_a_trial_needs_nothing_in_stripe(organization, synced_
     assert record.report_state == ReportState.TRIAL
     refund = services.usage_refund(usage_record=record, amount=None, reason="broken", actor=admin_user)
     assert refund.stripe_adjustment == StripeAdjustment.NOT_NEEDED
+
+
+def test_a_refund_after_the_invoice_is_final_is_credited_not_canceled(
+    subscribed_org, synced_stripe, admin_user, capsys, django_capture_on_commit_callbacks
+):
+    """Reported an hour before the period ended and refunded an hour after: Stripe would still cancel the meter
+    event (under 24 h), but the finalized invoice already bills it; only a credit note takes it off."""
+    period_end = _subscription(synced_stripe, subscribed_org)["current_period_end"]
+    synced_stripe.set_now(period_end - 3600)
+    record = _usage(subscribed_org)
+    synced_stripe.set_now(period_end + 3600)
+    [invoice] = synced_stripe.invoices.values()
+    assert invoice["status"] == "open" and invoice["total"] == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = services.usage_refund(usage_record=record, amount=None, reason="broken video", actor=admin_user)
+    refund.refresh_from_db()
+    assert refund.stripe_adjustment == StripeAdjustment.CREDITED
+    [credit_note] = synced_stripe.credit_notes.values()
+    assert (credit_note["invoice"], credit_note["amount"]) == (invoice["id"], 302)
+    assert "agree" in _reconcile(capsys)

@@ -128,3 +128,51 @@ def test_a_subscription_stripe_no_longer_knows_does_not_stop_stripe_sync(subscri
     call_command("stripe_sync")
     out = capsys.readouterr().out
     assert "NOT MOVED" in out and "No such subscription" in out and "in sync" in out
+
+
+def test_a_plan_without_stripe_prices_is_refused_for_a_subscriber(subscribed_org, synced_stripe):
+    """Moving a subscriber to a plan stripe_sync has not priced yet would charge the new plan in the ledger while
+    Stripe kept invoicing the old prices: refused, with what to do, and nothing changes."""
+    import pytest
+
+    from seedance_saas.errors import Conflict
+
+    unsynced = Plan.objects.create(
+        name="Premium", slug="premium", price_480p="0.2000", price_720p="0.5000", price_1080p="1.0000"
+    )
+    before = _item_prices(synced_stripe, subscribed_org)
+    with pytest.raises(Conflict, match="stripe_sync"):
+        services.billing_account_change_plan(organization=subscribed_org, plan=unsynced)
+    assert BillingAccount.objects.get(organization=subscribed_org).plan.is_default
+    assert _item_prices(synced_stripe, subscribed_org) == before
+
+
+def test_a_checkout_opened_before_a_price_edit_subscribes_at_the_new_price(
+    synced_stripe, capsys, django_capture_on_commit_callbacks
+):
+    """A Checkout session carries the prices of when it was opened (it lives 24 h); stripe_sync, run meanwhile,
+    had no subscription to move. The completed checkout moves the new subscription to the current prices."""
+    from django.test import Client
+
+    from billing.stripe import checkout
+    from tests.billing.conftest import WEBHOOK_SECRET
+    from tests.factories import OrganizationFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organization = OrganizationFactory()
+    url = checkout.checkout_session_create(
+        organization=organization, success_url="https://x.test/ok", cancel_url="https://x.test/no"
+    )
+    plan = Plan.objects.get(is_default=True)
+    plan.price_720p = Decimal("0.4000")
+    plan.save()
+    call_command("stripe_sync")
+    plan.refresh_from_db()
+    session, _ = synced_stripe.checkout_complete(url.rsplit("/", 1)[1])
+    payload, signature, _ = synced_stripe.signed_event("checkout.session.completed", session, WEBHOOK_SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            "/hooks/stripe/", payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+    assert response.status_code == 200
+    assert _item_prices(synced_stripe, organization) == plan.stripe_price_ids

@@ -173,3 +173,15 @@ def test_the_migration_backfills_delivered_charges_from_earlier_usage(organizati
         record.period,
         ProviderChargeBasis.DELIVERED,
     )
+
+
+def test_the_margin_view_needs_the_permission_to_view_provider_charges(client, organization):
+    """Every tenant's revenue and cost: staff without billing permissions get 403, as on the changelist."""
+    from django.contrib.auth.models import Permission
+
+    staff = User.objects.create_user(email="support@example.com", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get(reverse("admin:billing_providercharge_changelist")).status_code == 403
+    assert client.get(reverse("admin:billing_margin")).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_providercharge"))
+    assert client.get(reverse("admin:billing_margin")).status_code == 200
