@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog, holds, video
+from generations import catalog, holds, notifications, video
 from generations.catalog import GenerationInputs
 from generations.eachlabs.client import (
     EachlabsError,
@@ -114,9 +114,12 @@ def _fail(generation: Generation, *, code: str, message: str, from_: tuple[str, 
 
 
 def _after_terminal(generation_id: uuid.UUID) -> None:
-    """After a terminal transition commits: free the slot for the queue and notify the partner."""
+    """After a terminal transition commits: free the slot, notify the partner, and email the browser user."""
     wake_dispatcher()
-    generation_publish_terminal_event(generation_id=generation_id)
+    try:
+        generation_publish_terminal_event(generation_id=generation_id)
+    finally:
+        notifications.owner_notify_enqueue(generation_id=generation_id)
 
 
 def wake_dispatcher() -> None:

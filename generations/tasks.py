@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django_q.tasks import async_task
 
-from generations import services
+from generations import notifications, services
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ def holds_sweep() -> int:
     from generations import holds
 
     return holds.holds_sweep()
+
+
+def notify_owner(generation_id: str) -> None:
+    notifications.generation_notify_owner(generation_id=generation_id)
 
 
 def refresh(generation_id: str) -> None:
