@@ -8,6 +8,10 @@ class SeedanceConfig(AppConfig):
     verbose_name = "Seedance Studio"
 
     def ready(self) -> None:
-        from seedance_saas.observability import worker_context
+        from django.conf import settings
+
+        from seedance_saas.observability import sentry, worker_context
 
         worker_context.connect()
+        if settings.SENTRY_DSN:
+            sentry.install_worker_reporter()

@@ -8,7 +8,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from seedance_saas.observability import logs
+from seedance_saas.observability import logs, sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -393,3 +393,18 @@ if LOG_FORMAT not in ("json", "console"):
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)
 logs.configure_structlog()
+
+# --- Errors (Sentry) ---------------------------------------------------------------------
+# Set: exceptions in web requests and django-q2 tasks go to Sentry, tagged with request, organization,
+# generation and task ids, without personal data (seedance_saas/observability/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV)
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    sentry.sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 REDACTED = "[redacted]"
+# Values that cannot hold a secret and that renderers (JSON, Sentry) know how to write.
+_PLAIN_TYPES = (bool, int, float, Decimal, uuid.UUID, datetime, date, time)
 
 # A key whose lowercased name contains one of these never has its value written out.
 SENSITIVE_KEY_PARTS = (
@@ -61,7 +66,7 @@ def scrub(value: Any, *, depth: int = 0) -> Any:
         if len(value) == 2 and isinstance(value[0], str) and is_sensitive_key(value[0]):
             return type(value)([value[0], REDACTED])
         return type(value)(scrub(item, depth=depth + 1) for item in value)
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, _PLAIN_TYPES):
         return value
     # Anything else (a request passed as `extra`, an exception) would be rendered by its repr: scrub that.
     return scrub_text(str(value))
