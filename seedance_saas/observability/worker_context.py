@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import structlog
+from django.db import DatabaseError
 from django_q.models import Task
 
 # In sync mode (tests, Q_SYNC=1) a task runs inside its caller, e.g. a request: its context is put back after.
 _saved_contexts: list[dict] = []
 
 
-def _attempt(task_id: str | None) -> int:
+def _attempt(task_id: str | None) -> int | None:
     """1 on the first run; a task the broker delivers again after a failure or a lost worker counts up."""
     if not task_id:
         return 1
-    previous = Task.objects.filter(id=task_id).values_list("attempt_count", flat=True).first()
+    try:
+        previous = Task.objects.filter(id=task_id).values_list("attempt_count", flat=True).first()
+    except DatabaseError:
+        return None  # logging context must never stop a task from running
     return (previous or 0) + 1
 
 
