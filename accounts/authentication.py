@@ -6,6 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts import services
+from seedance_saas.observability.request_id import bind_organization
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -24,6 +25,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
         request._request.organization = api_key.organization
+        bind_organization(api_key.organization_id)
         return (None, api_key)
 
     def authenticate_header(self, request) -> str:

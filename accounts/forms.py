@@ -49,6 +49,14 @@ class ApiKeyForm(forms.Form):
         return name
 
 
+class NotificationSettingsForm(forms.Form):
+    notify_video_finished = forms.BooleanField(
+        label="Email me when my video is ready or failed",
+        required=False,
+        help_text="For videos you make here in the browser. Videos made through the API are reported to the partner.",
+    )
+
+
 class SignupForm(allauth_forms.SignupForm):
     """allauth's sign-up, refused with a message when the day's sign-ups from this network or mailbox are used up."""
 

@@ -33,6 +33,12 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("email address", unique=True)
+    notify_video_finished = models.BooleanField(
+        "email me when my video is ready or failed",
+        default=True,
+        db_default=True,  # old code still running during a rolling deploy inserts users without this column
+        help_text="Videos made in the browser only; the API's videos are reported to the partner by webhook.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

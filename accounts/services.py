@@ -227,6 +227,12 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
     membership.delete()
 
 
+def user_set_notifications(*, user: User, notify_video_finished: bool) -> User:
+    user.notify_video_finished = notify_video_finished
+    user.save(update_fields=["notify_video_finished"])
+    return user
+
+
 def _send_invitation_email(*, invitation: Invitation, token: str) -> None:
     accept_url = settings.SITE_URL + reverse("invitation_accept", kwargs={"token": token})
     inviter = invitation.invited_by.email if invitation.invited_by else "A teammate"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from accounts import selectors
+from seedance_saas.observability.request_id import bind_organization
 
 SESSION_KEY = "active_organization_id"
 
@@ -41,6 +42,7 @@ class ActiveOrganizationMiddleware:
         membership = resolve_membership(request)
         request.membership = membership
         request.organization = membership.organization if membership else None
+        bind_organization(membership.organization_id if membership else None)
         return self.get_response(request)
 
 

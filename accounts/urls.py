@@ -4,6 +4,7 @@ from accounts import views
 
 urlpatterns = [
     path("app/", views.dashboard, name="dashboard"),
+    path("app/settings/", views.profile, name="profile"),
     path("app/organizations/switch/", views.organization_switch, name="organization_switch"),
     path("app/team/", views.team, name="team"),
     path("app/team/invitations/", views.team_invite, name="team_invite"),

@@ -60,6 +60,23 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     return redirect(next_url)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The user's own settings: for now, whether a finished video sends them an email."""
+    if request.method == "POST":
+        form = forms.NotificationSettingsForm(request.POST)
+        if form.is_valid():
+            services.user_set_notifications(
+                user=request.user, notify_video_finished=form.cleaned_data["notify_video_finished"]
+            )
+            messages.success(request, "Your settings are saved.")
+            return redirect("profile")
+    else:
+        form = forms.NotificationSettingsForm(initial={"notify_video_finished": request.user.notify_video_finished})
+    return render(request, "accounts/profile.html", {"form": form})
+
+
 # --- Team -----------------------------------------------------------------------
 
 

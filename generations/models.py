@@ -75,6 +75,9 @@ class Generation(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     provider_completed_at = models.DateTimeField(null=True, blank=True, help_text="When we learned it had finished.")
     completed_at = models.DateTimeField(null=True, blank=True)
+    owner_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the browser user who made it was emailed that it ended (at most once)."
+    )
 
     # Results.
     provider_output_url = models.URLField(max_length=2000, blank=True)

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
@@ -25,7 +26,7 @@ from django_q.tasks import async_task
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog, holds, video
+from generations import catalog, holds, notifications, video
 from generations.catalog import GenerationInputs
 from generations.eachlabs.client import (
     EachlabsError,
@@ -45,6 +46,16 @@ from seedance_saas.errors import Conflict, NotFound
 from webhooks import services as webhooks
 
 logger = logging.getLogger(__name__)
+# One line per lifecycle event; generation and organization ids are on it, and bound for everything logged
+# while a refresh or a submission runs (bound_contextvars below), so library lines carry them too.
+lifecycle_log = structlog.get_logger("generations.lifecycle")
+
+
+def _bound_to(generation: Generation):
+    return structlog.contextvars.bound_contextvars(
+        generation_id=str(generation.pk), organization_id=generation.organization_id
+    )
+
 
 WEBHOOK_SEEN_CACHE_KEY = "generations:webhook-seen"
 DISPATCH_WAKE_CACHE_KEY = "generations:dispatch-wake"
@@ -68,6 +79,14 @@ def _transition(generation: Generation, *, to: str, reason: str, from_: tuple[st
             to_status=to,
             reason=reason[:500],
         )
+    lifecycle_log.info(
+        "generation_transition",
+        generation_id=str(generation.pk),
+        organization_id=generation.organization_id,
+        from_status=generation.status,
+        to_status=to,
+        reason=reason[:500],
+    )
     generation.status = to
     for name, value in fields.items():
         setattr(generation, name, value)
@@ -95,9 +114,12 @@ def _fail(generation: Generation, *, code: str, message: str, from_: tuple[str, 
 
 
 def _after_terminal(generation_id: uuid.UUID) -> None:
-    """After a terminal transition commits: free the slot for the queue and notify the partner."""
+    """After a terminal transition commits: free the slot, notify the partner, and email the browser user."""
     wake_dispatcher()
-    generation_publish_terminal_event(generation_id=generation_id)
+    try:
+        generation_publish_terminal_event(generation_id=generation_id)
+    finally:
+        notifications.owner_notify_enqueue(generation_id=generation_id)
 
 
 def wake_dispatcher() -> None:
@@ -160,6 +182,14 @@ def generation_create(
     except Exception:
         _delete_files(generation.image.name, generation.end_image.name)
         raise
+    lifecycle_log.info(
+        "generation_created",
+        generation_id=str(generation.pk),
+        organization_id=organization.pk,
+        origin="api" if api_key else "browser",
+        resolution=inputs.resolution,
+        duration=inputs.duration,
+    )
     return generation
 
 
@@ -238,7 +268,8 @@ def dispatch_pending(*, max_submissions: int | None = None) -> int:
         generation = generation_claim_next()
         if generation is None:
             break
-        _submit(generation)
+        with _bound_to(generation):
+            _submit(generation)
         submitted += 1
     return submitted
 
@@ -466,6 +497,11 @@ def generation_refresh(*, generation_id: uuid.UUID | str) -> Generation:
     generation = Generation.objects.select_related("organization", "end_user").get(pk=generation_id)
     if generation.status != Status.PROCESSING:
         return generation
+    with _bound_to(generation):
+        return _refresh(generation)
+
+
+def _refresh(generation: Generation) -> Generation:
     call = ProviderCall.objects.create(kind=ProviderCall.Kind.GET, generation=generation, started_at=timezone.now())
     started = time.monotonic()
     Generation.objects.filter(pk=generation.pk).update(polls=F("polls") + 1)

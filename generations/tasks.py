@@ -6,11 +6,12 @@ import logging
 import secrets
 import time
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django_q.tasks import async_task
 
-from generations import services
+from generations import notifications, services
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,15 @@ def holds_sweep() -> int:
     return holds.holds_sweep()
 
 
+def notify_owner(generation_id: str) -> None:
+    structlog.contextvars.bind_contextvars(generation_id=generation_id)
+    notifications.generation_notify_owner(generation_id=generation_id)
+
+
 def refresh(generation_id: str) -> None:
+    # Bound for the rest of the task (the worker clears it after), so an error report made after the
+    # exception has left the service still carries the generation's id.
+    structlog.contextvars.bind_contextvars(generation_id=generation_id)
     services.generation_refresh(generation_id=generation_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import structlog
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,6 +34,7 @@ def eachlabs_webhook(request: HttpRequest, secret: str) -> JsonResponse:
     generation = services.generation_for_webhook(secret=secret)
     if generation is None:
         return JsonResponse({"error": {"code": "not_found", "message": "Unknown webhook."}}, status=404)
+    structlog.contextvars.bind_contextvars(generation_id=str(generation.pk))
     services.webhook_received(generation=generation)
     return JsonResponse({"ok": True})
 

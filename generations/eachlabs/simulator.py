@@ -711,11 +711,12 @@ def _django_app(environ, start_response):
     service that delivers synchronously) that would close the caller's connection, so skip it there, as
     Django's test client does."""
     from django.core import signals
-    from django.core.wsgi import get_wsgi_application
+    from django.core.handlers.wsgi import WSGIHandler
     from django.db import close_old_connections, connections
 
     def run() -> list[bytes]:
-        response = get_wsgi_application()(environ, start_response)
+        # Not get_wsgi_application(): it runs django.setup() again, which reconfigures logging on every call.
+        response = WSGIHandler()(environ, start_response)
         try:
             return [b"".join(response)]
         finally:
