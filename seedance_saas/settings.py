@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so a request's time includes every other middleware (seedance_saas/metrics.py).
+    "seedance_saas.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the body (CSRF reads request.POST): oversized uploads answer 413 unread.
@@ -312,6 +314,29 @@ GENERATION_MAX_VIDEO_BYTES = env.int("GENERATION_MAX_VIDEO_BYTES", default=512 *
 GENERATION_TICK_WINDOW_S = env.float("GENERATION_TICK_WINDOW_S", default=55.0)
 GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0)
 
+# --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------
+# /readyz fails when one of these fails; each check is a django-health-check class run in the request thread.
+READYZ_CHECKS = [
+    "seedance_saas.health.Database",
+    "seedance_saas.health.Cache",
+    "seedance_saas.health.QueueBroker",
+    "seedance_saas.health.MediaStorage",
+    "seedance_saas.health.WorkerHeartbeat",
+    "generations.health.TickerAlive",
+    "generations.health.QueueAge",
+    "generations.health.ProviderKey",
+]
+# The heartbeat schedule runs every minute and django-q2 checks schedules every 30 s: up to ~90 s apart.
+READYZ_WORKER_HEARTBEAT_MAX_AGE_S = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE_S", default=180)
+READYZ_TICKER_MAX_AGE_S = env.int("READYZ_TICKER_MAX_AGE_S", default=int(GENERATION_TICK_WINDOW_S) + 65)
+READYZ_QUEUE_MAX_AGE_S = env.int("READYZ_QUEUE_MAX_AGE_S", default=900)
+# /metrics answers a bearer token or a client in these networks (client address: seedance_saas/client_ip.py);
+# with neither set it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Lags (queued -> submitting, provider done -> succeeded) are summarized over this recent window.
+METRICS_LAG_WINDOW_S = env.int("METRICS_LAG_WINDOW_S", default=900)
+
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -374,6 +399,8 @@ USE_TZ = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Probes and the scraper call the app directly over HTTP; a redirect would read as success (or fail them).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
