@@ -7,6 +7,8 @@ The checks that know generations live in generations/health.py; this module only
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import time
 import typing
 
@@ -14,12 +16,16 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
 from django.utils.module_loading import import_string
+from django.views import View
 from django.views.decorators.cache import never_cache
 from health_check import checks as library_checks
-from health_check.base import HealthCheck
+from health_check.base import HealthCheck, HealthCheckResult
 from health_check.exceptions import HealthCheckException, ServiceUnavailable
 from health_check.views import HealthCheckView
+
+logger = logging.getLogger(__name__)
 
 WORKER_HEARTBEAT_KEY = "workers:heartbeat"
 
@@ -78,12 +84,11 @@ class Cache(RequestThreadCheck):
     def check(self) -> None:
         from django.core.cache import caches
 
-        key = f"readyz:{time.monotonic_ns()}"
+        key, value = "readyz:probe", str(time.monotonic_ns())
         backend = caches[self.alias]
-        backend.set(key, "ok", timeout=10)
-        if backend.get(key) != "ok":
+        backend.set(key, value, timeout=10)
+        if backend.get(key) is None:
             raise ServiceUnavailable("the cache lost a value it was just given")
-        backend.delete(key)
 
 
 @dataclasses.dataclass
@@ -109,11 +114,17 @@ class QueueBroker(RequestThreadCheck):
     failure_message: typing.ClassVar[str] = "the task broker does not answer"
 
     def check(self) -> None:
-        from django_q.brokers import get_broker
-
-        broker = get_broker()
+        broker = _broker()
         broker.ping()  # Redis: a round trip; the ORM broker's ping is always True,
         broker.queue_size()  # so this query is what proves its table answers
+
+
+@functools.cache
+def _broker():
+    """One per process: each get_broker() opens a new Redis connection pool."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
 
 
 @dataclasses.dataclass
@@ -141,16 +152,23 @@ def worker_heartbeat() -> float:
 
 
 class ReadinessView(HealthCheckView):
-    """`/readyz`: every check with its status and time; 503 when one fails. Never throttled, never cached."""
+    """`/readyz`: every check with its status and time; 503 when one fails. Never throttled, never cached.
+
+    A sync view: the library's async one costs a new event-loop thread per request and a thread hop per
+    check; here the checks run one after another in the request thread, a few milliseconds each.
+    """
 
     def get_checks(self):
         for spec in settings.READYZ_CHECKS:
             path, options = spec if isinstance(spec, tuple | list) else (spec, {})
             yield import_string(path)(**options)
 
-    async def get(self, request, *args, **kwargs):
-        # One at a time, in the request thread (RequestThreadCheck): a few milliseconds each.
-        self.results = [await check.get_result() for check in self.get_checks()]
+    @method_decorator(never_cache)
+    def dispatch(self, request, *args, **kwargs):
+        return View.dispatch(self, request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        self.results = [_run(check) for check in self.get_checks()]
         failing = any(result.error for result in self.results)
         body = {
             "status": "failing" if failing else "ok",
@@ -167,6 +185,16 @@ class ReadinessView(HealthCheckView):
         if failing:
             response["Retry-After"] = "10"
         return response
+
+
+def _run(check: RequestThreadCheck) -> HealthCheckResult:
+    started = time.perf_counter()
+    try:
+        check._check_safely()
+    except HealthCheckException as error:
+        logger.warning("Readiness check %s failed: %s", _check_name(check), error.message)
+        return HealthCheckResult(check=check, error=error, time_taken=time.perf_counter() - started)
+    return HealthCheckResult(check=check, error=None, time_taken=time.perf_counter() - started)
 
 
 def _check_name(check: HealthCheck) -> str:

@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 
 from generations import services, tasks
 from generations.models import Generation, ProviderKeyState
+from seedance_saas import health
 from seedance_saas.health import WORKER_HEARTBEAT_KEY, worker_heartbeat
 from tests.generations.test_lifecycle import create, generous_trial  # noqa: F401 (autouse fixture)
 
@@ -117,9 +118,17 @@ def test_readyz_fails_when_the_cache_is_down(client, healthy_pipeline):
     assert body["checks"]["database"]["status"] == "ok"
 
 
-def test_readyz_fails_when_the_redis_broker_is_down(client, monkeypatch, healthy_pipeline):
+@pytest.fixture
+def fresh_broker():
+    health._broker.cache_clear()
+    yield
+    health._broker.cache_clear()
+
+
+def test_readyz_fails_when_the_redis_broker_is_down(client, monkeypatch, healthy_pipeline, fresh_broker):
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{CLOSED_PORT}/0")
+    health._broker.cache_clear()  # the check keeps one broker per process: build it from the patched settings
     response, body = readyz(client)
     assert response.status_code == 503
     assert failing(body) == {"broker": "the task broker does not answer"}
