@@ -184,6 +184,9 @@ class ReadinessView(HealthCheckView):
         response = JsonResponse(body, status=503 if failing else 200)
         if failing:
             response["Retry-After"] = "10"
+            # Each failing check is logged once above as a warning; Django would add an ERROR line (and a
+            # Sentry event) for every probe, every few seconds, for as long as the dependency is down.
+            response._has_been_logged = True
         return response
 
 

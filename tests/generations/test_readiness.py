@@ -212,3 +212,17 @@ def test_readyz_fails_while_the_provider_key_is_paused_by_a_429(client, organiza
     assert response.status_code == 503
     assert "rate-limited by the provider (429)" in failing(body)["provider_key"]
     assert services.provider_key_fingerprint() not in response.content.decode()
+
+
+def test_migrate_registers_the_worker_heartbeat_schedule():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="workers: heartbeat")
+    assert schedule.func == "seedance_saas.health.worker_heartbeat" and schedule.minutes == 1
+
+
+def test_a_failing_probe_logs_one_warning_per_check_not_a_request_error(client, caplog):
+    with caplog.at_level("WARNING"):
+        assert client.get("/readyz").status_code == 503
+    assert not [record for record in caplog.records if record.name == "django.request"]
+    assert any("worker_heartbeat" in record.getMessage() for record in caplog.records)
