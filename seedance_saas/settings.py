@@ -330,6 +330,8 @@ READYZ_CHECKS = [
 READYZ_WORKER_HEARTBEAT_MAX_AGE_S = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE_S", default=180)
 READYZ_TICKER_MAX_AGE_S = env.int("READYZ_TICKER_MAX_AGE_S", default=int(GENERATION_TICK_WINDOW_S) + 65)
 READYZ_QUEUE_MAX_AGE_S = env.int("READYZ_QUEUE_MAX_AGE_S", default=900)
+# Probes and the scraper call the app directly over HTTP: a redirect to HTTPS would read as success (or fail them).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # /metrics answers a bearer token or a client in these networks (client address: seedance_saas/client_ip.py);
 # with neither set it answers 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -399,8 +401,6 @@ USE_TZ = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # Probes and the scraper call the app directly over HTTP; a redirect would read as success (or fail them).
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

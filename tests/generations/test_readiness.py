@@ -226,3 +226,11 @@ def test_a_failing_probe_logs_one_warning_per_check_not_a_request_error(client, 
         assert client.get("/readyz").status_code == 503
     assert not [record for record in caplog.records if record.name == "django.request"]
     assert any("worker_heartbeat" in record.getMessage() for record in caplog.records)
+
+
+def test_probes_are_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/").status_code == 301
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503  # answered over HTTP (nothing runs here), not redirected
+    assert client.get("/metrics").status_code == 404
