@@ -8,7 +8,8 @@ class GenerationsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
-        from generations.metrics import GenerationsCollector
+        from generations.eachlabs.client import set_call_observer
+        from generations.metrics import GenerationsCollector, provider_call_observed
         from generations.models import Generation
         from seedance_saas.metrics import register_collector
         from seedance_saas.schedules import Every, register
@@ -24,6 +25,7 @@ class GenerationsConfig(AppConfig):
             ],
         )
         register_collector(GenerationsCollector())
+        set_call_observer(provider_call_observed)
         # Every delete path (admin page, bulk action, queryset, cascade) sends post_delete per row, so a deleted
         # generation can never leave its spend hold held.
         post_delete.connect(_on_generation_deleted, sender=Generation, dispatch_uid="generations.release_hold")

@@ -1,22 +1,24 @@
 """Prometheus families of the generation pipeline, read from the database at every scrape (seedance_saas/metrics.py).
 
-Provider calls are counted from the ProviderCall rows every process writes (one per create, poll and download,
-with its latency and outcome): counters that are right across every worker and machine. Deleting old rows
-shows as a counter reset, which Prometheus' rate() and increase() handle.
+Provider calls are the exception: counted by the client into the shared cache (see below).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.core.cache import cache
+from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from generations import selectors, services
 from generations.models import IN_FLIGHT, Generation, ProviderCall, Status
+
+logger = logging.getLogger(__name__)
 
 PROVIDER_LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LAG_QUANTILES = (("0.5", 0.5), ("0.95", 0.95), ("1", 1.0))
@@ -102,43 +104,77 @@ class GenerationsCollector:
         yield paused
 
     def _provider_calls(self):
-        thresholds_ms = [int(bound * 1000) for bound in PROVIDER_LATENCY_BUCKETS_S]
-        bucket_counts = {
-            f"le_{index}": Count("pk", filter=Q(latency_ms__lte=bound)) for index, bound in enumerate(thresholds_ms)
-        }
-        rows = (
-            ProviderCall.objects.filter(latency_ms__isnull=False)  # null: still running, or its worker died
-            .values("kind", "status_code", "error_code")
-            .annotate(n=Count("pk"), total_ms=Sum("latency_ms"), **bucket_counts)
-        )
+        kinds = [kind.value for kind in ProviderCall.Kind]
+        bucket_labels = [str(bound) for bound in PROVIDER_LATENCY_BUCKETS_S] + ["+Inf"]
+        keys = [_calls_key(kind, outcome) for kind in kinds for outcome in OUTCOMES]
+        keys += [_bucket_key(kind, label) for kind in kinds for label in bucket_labels]
+        keys += [_sum_key(kind) for kind in kinds]
+        counts = cache.get_many(keys)
         calls = CounterMetricFamily(
             "seedance_provider_calls", "Provider calls by kind and outcome.", labels=["kind", "outcome"]
         )
-        rate_limited = CounterMetricFamily("seedance_provider_rate_limited", "Provider answers 429 (any kind of call).")
-        by_outcome: dict[tuple[str, str], int] = {}
-        by_kind = {kind.value: {"n": 0, "ms": 0, "le": [0] * len(thresholds_ms)} for kind in ProviderCall.Kind}
-        limited = 0
-        for row in rows:
-            outcome = call_outcome(status_code=row["status_code"], error_code=row["error_code"])
-            by_outcome[row["kind"], outcome] = by_outcome.get((row["kind"], outcome), 0) + row["n"]
-            limited += row["n"] if row["status_code"] == 429 else 0
-            kind = by_kind.setdefault(row["kind"], {"n": 0, "ms": 0, "le": [0] * len(thresholds_ms)})
-            kind["n"] += row["n"]
-            kind["ms"] += row["total_ms"] or 0
-            for index in range(len(thresholds_ms)):
-                kind["le"][index] += row[f"le_{index}"]
-        for (kind, outcome), count in sorted(by_outcome.items()):
-            calls.add_metric([kind, outcome], count)
-        rate_limited.add_metric([], limited)
+        for kind in kinds:
+            for outcome in OUTCOMES:
+                calls.add_metric([kind, outcome], counts.get(_calls_key(kind, outcome), 0))
         yield calls
+        rate_limited = CounterMetricFamily("seedance_provider_rate_limited", "Provider answers 429 (any kind of call).")
+        rate_limited.add_metric([], sum(counts.get(_calls_key(kind, "rate_limited"), 0) for kind in kinds))
         yield rate_limited
         latency = HistogramMetricFamily(
             "seedance_provider_call_duration_seconds", "Provider call latency by kind.", labels=["kind"]
         )
-        for kind, figures in sorted(by_kind.items()):
-            buckets = [(str(bound), figures["le"][index]) for index, bound in enumerate(PROVIDER_LATENCY_BUCKETS_S)]
-            latency.add_metric([kind], buckets + [("+Inf", figures["n"])], sum_value=figures["ms"] / 1000)
+        for kind in kinds:
+            cumulative, buckets = 0, []
+            for label in bucket_labels:
+                cumulative += counts.get(_bucket_key(kind, label), 0)
+                buckets.append((label, cumulative))
+            latency.add_metric([kind], buckets, sum_value=counts.get(_sum_key(kind), 0) / 1000)
         yield latency
+
+
+# --- provider call counters: kept in the shared cache ----------------------------------------
+# The client reports every finished call (generations/eachlabs/client.py set_call_observer). Counting in the
+# shared cache (Redis INCR is atomic) is right across every worker and machine and costs O(1) per scrape;
+# aggregating the ProviderCall table instead took ~0.3 s at 200k rows and grows without end. A Redis restart
+# reads as a counter reset, which rate() handles. With the database cache (no REDIS_URL) an increment is a
+# read and a write, so concurrent calls may lose a count: fine for development, use Redis in production.
+
+OUTCOMES = ("ok", "rate_limited", "auth_refused", "client_error", "server_error", "timeout", "network", "error")
+_CACHE_PREFIX = "metrics:provider"
+
+
+def _calls_key(kind: str, outcome: str) -> str:
+    return f"{_CACHE_PREFIX}:calls:{kind}:{outcome}"
+
+
+def _bucket_key(kind: str, label: str) -> str:
+    return f"{_CACHE_PREFIX}:latency:{kind}:{label}"
+
+
+def _sum_key(kind: str) -> str:
+    return f"{_CACHE_PREFIX}:latency_ms_sum:{kind}"
+
+
+def provider_call_observed(kind: str, error, latency_s: float) -> None:
+    """The client's call observer: one call's outcome and latency into the shared counters; never raises."""
+    outcome = call_outcome(
+        status_code=200 if error is None else error.status_code, error_code="" if error is None else error.code
+    )
+    bucket = next((str(bound) for bound in PROVIDER_LATENCY_BUCKETS_S if latency_s <= bound), "+Inf")
+    try:
+        _increment(_calls_key(kind, outcome), 1)
+        _increment(_bucket_key(kind, bucket), 1)
+        _increment(_sum_key(kind), max(0, round(latency_s * 1000)))
+    except Exception:  # a cache outage must never fail a provider call
+        logger.warning("Could not count a provider call in the cache.", exc_info=True)
+
+
+def _increment(key: str, delta: int) -> None:
+    try:
+        cache.incr(key, delta)
+    except ValueError:  # not there yet (or evicted)
+        if not cache.add(key, delta, timeout=None):
+            cache.incr(key, delta)
 
 
 def _lag_family(name: str, documentation: str, pairs) -> GaugeMetricFamily:

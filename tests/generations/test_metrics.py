@@ -203,3 +203,17 @@ def test_request_latency_is_labelled_by_route_not_path(client, organization):
     assert "unmatched" in routes
     assert not any(str(generation.pk) in route for route in routes)
     assert any("generation" in route for route in routes), routes
+
+
+def test_provider_faults_and_timeouts_are_counted_by_outcome(client, organization, simulator):
+    simulator.force_next(status_code=500)
+    create(organization)
+    services.dispatch_pending()
+    Generation.objects.filter(status=Status.QUEUED).update(not_before=None)
+    simulator.force_next(network_error=True)
+    services.dispatch_pending()
+    samples = scrape(client)
+    assert value(samples, "seedance_provider_calls_total", kind="create", outcome="server_error") == 1
+    assert value(samples, "seedance_provider_calls_total", kind="create", outcome="network") == 1
+    assert value(samples, "seedance_provider_calls_total", kind="create", outcome="ok") == 0
+    assert value(samples, "seedance_provider_call_duration_seconds_count", kind="create") == 2
