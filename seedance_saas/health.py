@@ -38,10 +38,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @dataclasses.dataclass
 class RequestThreadCheck(HealthCheck):
-    """A check run in the request's own thread, on its own database connection.
+    """A django-health-check check whose work (`check()`) runs in the request's thread, on its connection.
 
-    django-health-check runs sync checks in a thread pool, and the WSGI handler gives an async view a fresh
-    event loop per request: every probe would open (and leak) a database connection in a new thread.
+    ReadinessView calls `check()` directly; `run()` keeps the class usable by the library's own async view,
+    thread-sensitive so that it too never opens (and leaks) a database connection in a pool thread.
     """
 
     name: typing.ClassVar[str] = ""
