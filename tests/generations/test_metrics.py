@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -217,3 +218,27 @@ def test_provider_faults_and_timeouts_are_counted_by_outcome(client, organizatio
     assert value(samples, "seedance_provider_calls_total", kind="create", outcome="network") == 1
     assert value(samples, "seedance_provider_calls_total", kind="create", outcome="ok") == 0
     assert value(samples, "seedance_provider_call_duration_seconds_count", kind="create") == 2
+
+
+def test_docs_describe_every_metric_family_and_the_readme_every_setting(client):
+    root = Path(__file__).resolve().parents[2]
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    exposition = response.content.decode()
+    families = {family.name for family in text_string_to_metric_families(exposition) if "seedance_" in family.name}
+    assert len(families) == 18
+    docs = (root / "docs" / "metrics.md").read_text()
+    undocumented = {name for name in families if f"`{name}`" not in docs and f"`{name}_total`" not in docs}
+    assert not undocumented
+    readme = (root / "README.md").read_text()
+    production = readme.index("## Production\n")
+    assert production < readme.index("### Health, readiness and metrics") < readme.index("## Security\n")
+    for variable in (
+        "READYZ_WORKER_HEARTBEAT_MAX_AGE_S",
+        "READYZ_TICKER_MAX_AGE_S",
+        "READYZ_QUEUE_MAX_AGE_S",
+        "METRICS_TOKEN",
+        "METRICS_ALLOWED_NETWORKS",
+        "METRICS_LAG_WINDOW_S",
+        "PROMETHEUS_MULTIPROC_DIR",
+    ):
+        assert f"| `{variable}` |" in readme, variable
