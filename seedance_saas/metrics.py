@@ -18,11 +18,21 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from seedance_saas.client_ip import client_ip
+
+# `_created` series (the time a label set first appeared) double the exposition and no alert uses them.
+disable_created_metrics()
 
 REQUEST_LATENCY = Histogram(
     "seedance_http_request_duration_seconds",
