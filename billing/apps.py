@@ -6,6 +6,10 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from billing.metrics import UsageReportingCollector
+        from seedance_saas.metrics import register_collector
+
+        register_collector(UsageReportingCollector())
         from allauth.account.signals import email_confirmed, user_signed_up
 
         from accounts.signals import organization_created

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -94,3 +94,28 @@ def media_is_pending_input(*, organization_id: int, generation_id: str, name: st
         .filter(Q(image=name) | Q(end_image=name))
         .exists()
     )
+
+
+# --- Operations (readiness and metrics): across tenants, never shown to one ---------------
+
+
+def queue_depth_and_oldest(*, now: datetime | None = None) -> tuple[int, float | None]:
+    """Queued generations and the age (s) of the oldest one, None when the queue is empty."""
+    now = now or timezone.now()
+    figures = Generation.objects.filter(status=Status.QUEUED).aggregate(depth=Count("pk"), oldest=Min("created_at"))
+    oldest = figures["oldest"]
+    return figures["depth"], (now - oldest).total_seconds() if oldest else None
+
+
+def provider_key_pause(*, fingerprint: str, now: datetime | None = None) -> str:
+    """Why dispatch is stopped on this provider key ('' when it is not): a 401 stop or a 429 pause."""
+    now = now or timezone.now()
+    state = ProviderKeyState.objects.filter(key_fingerprint=fingerprint).first()
+    if state is None:
+        return ""
+    if state.auth_failed_at:
+        refused_at = f"{state.auth_failed_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"the provider refused the key (401) at {refused_at}; resume dispatch in the admin"
+    if state.paused_until and state.paused_until > now:
+        return f"rate-limited by the provider (429) until {state.paused_until:%H:%M:%S} UTC"
+    return ""

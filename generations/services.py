@@ -256,6 +256,11 @@ def _key_fingerprint() -> str:
     return hashlib.sha256(f"{settings.EACHLABS_BASE_URL}|{key}".encode()).hexdigest()
 
 
+def provider_key_fingerprint() -> str:
+    """The SHA-256 that names the configured provider key in ProviderKeyState (never the key itself)."""
+    return _key_fingerprint()
+
+
 def provider_key_state() -> ProviderKeyState:
     state, _ = ProviderKeyState.objects.get_or_create(key_fingerprint=_key_fingerprint())
     return state

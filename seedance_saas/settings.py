@@ -62,7 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every later line logged for the request carries its request_id, and every answer sends it back.
+    # First, so a request's time includes every other middleware (seedance_saas/metrics.py).
+    "seedance_saas.metrics.RequestLatencyMiddleware",
+    # Then every later line logged for the request carries its request_id, and every answer sends it back.
     "seedance_saas.observability.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -316,6 +318,31 @@ GENERATION_SUBMITTING_STUCK_S = env.int("GENERATION_SUBMITTING_STUCK_S", default
 GENERATION_MAX_VIDEO_BYTES = env.int("GENERATION_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
 GENERATION_TICK_WINDOW_S = env.float("GENERATION_TICK_WINDOW_S", default=55.0)
 GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0)
+
+# --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------
+# /readyz fails when one of these fails; each check is a django-health-check class run in the request thread.
+READYZ_CHECKS = [
+    "seedance_saas.health.Database",
+    "seedance_saas.health.Cache",
+    "seedance_saas.health.QueueBroker",
+    "seedance_saas.health.MediaStorage",
+    "seedance_saas.health.WorkerHeartbeat",
+    "generations.health.TickerAlive",
+    "generations.health.QueueAge",
+    "generations.health.ProviderKey",
+]
+# The heartbeat schedule runs every minute and django-q2 checks schedules every 30 s: up to ~90 s apart.
+READYZ_WORKER_HEARTBEAT_MAX_AGE_S = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE_S", default=180)
+READYZ_TICKER_MAX_AGE_S = env.int("READYZ_TICKER_MAX_AGE_S", default=int(GENERATION_TICK_WINDOW_S) + 65)
+READYZ_QUEUE_MAX_AGE_S = env.int("READYZ_QUEUE_MAX_AGE_S", default=900)
+# Probes and the scraper call the app directly over HTTP: a redirect to HTTPS would read as success (or fail them).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers a bearer token or a client in these networks (client address: seedance_saas/client_ip.py);
+# with neither set it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Lags (queued -> submitting, provider done -> succeeded) are summarized over this recent window.
+METRICS_LAG_WINDOW_S = env.int("METRICS_LAG_WINDOW_S", default=900)
 
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")

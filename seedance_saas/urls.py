@@ -4,9 +4,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from seedance_saas import health, metrics
 from seedance_saas import views as site_views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.ReadinessView.as_view(), name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/", include("seedance_saas.api_urls")),

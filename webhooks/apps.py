@@ -7,6 +7,10 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from seedance_saas.metrics import register_collector
+        from webhooks.metrics import DeliveriesCollector
+
+        register_collector(DeliveriesCollector())
         from seedance_saas.schedules import Every, register
 
         register(

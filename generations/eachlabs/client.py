@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
@@ -164,7 +166,7 @@ class EachlabsClient:
         body: dict = {"model": self.model, "input": input.to_payload()}
         if webhook_url is not None:
             body["webhook_url"] = webhook_url
-        data = self._call("POST", "/prediction/", json=body)
+        data = self._call("POST", "/prediction/", kind="create", json=body)
         prediction_id = data.get("predictionID")
         if not isinstance(prediction_id, str) or not prediction_id:
             raise ProviderFault("The provider accepted the prediction but returned no predictionID.", status_code=200)
@@ -173,7 +175,7 @@ class EachlabsClient:
     def get_prediction(self, prediction_id: str) -> PredictionResult:
         if not prediction_id or "/" in prediction_id:
             raise ProviderNotFound(f"Invalid prediction id {prediction_id!r}.")
-        data = self._call("GET", f"/prediction/{prediction_id}")
+        data = self._call("GET", f"/prediction/{prediction_id}", kind="get")
         metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
         return PredictionResult(
             id=str(data.get("predictionID") or prediction_id),
@@ -186,6 +188,10 @@ class EachlabsClient:
 
     def download_output(self, url: str, destination: BinaryIO, *, max_bytes: int) -> int:
         """Stream the output video into `destination`; returns the bytes written."""
+        with _observed("download"):
+            return self._download(url, destination, max_bytes=max_bytes)
+
+    def _download(self, url: str, destination: BinaryIO, *, max_bytes: int) -> int:
         written = 0
         with (
             _translated_transport_errors("downloading the output"),
@@ -208,16 +214,43 @@ class EachlabsClient:
                 destination.write(chunk)
         return written
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
+    def _call(self, method: str, path: str, *, kind: str, **kwargs) -> dict:
         headers = {"X-API-Key": self._api_key, "Accept": "application/json"}
-        with _translated_transport_errors(f"{method} {path}"):
-            response = self._http.request(method, self.base_url + path, headers=headers, **kwargs)
-        body = _safe_json(response.content)
-        if not response.is_success:
-            raise _error_from_response(response, body=body, secret=self._api_key)
-        if not isinstance(body, dict):
-            raise ProviderFault("The provider answered with a body that is not a JSON object.", status_code=200)
-        return body
+        with _observed(kind):
+            with _translated_transport_errors(f"{method} {path}"):
+                response = self._http.request(method, self.base_url + path, headers=headers, **kwargs)
+            body = _safe_json(response.content)
+            if not response.is_success:
+                raise _error_from_response(response, body=body, secret=self._api_key)
+            if not isinstance(body, dict):
+                raise ProviderFault("The provider answered with a body that is not a JSON object.", status_code=200)
+            return body
+
+
+# --- observing calls (metrics) -----------------------------------------------------------
+# Called once per finished call with its kind ("create", "get", "download"), the error it raised (None when
+# it worked) and its latency; set by generations.apps (generations/metrics.py) so the client imports nothing.
+CallObserver = Callable[[str, "EachlabsError | None", float], None]
+_call_observer: CallObserver | None = None
+
+
+def set_call_observer(observer: CallObserver | None) -> None:
+    global _call_observer
+    _call_observer = observer
+
+
+class _observed:
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if _call_observer is not None and (exc is None or isinstance(exc, EachlabsError)):
+            _call_observer(self.kind, exc, time.perf_counter() - self.started)
+        return False
 
 
 class _translated_transport_errors:

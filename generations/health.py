@@ -1,0 +1,71 @@
+"""Readiness checks that know the generation pipeline: the ticker, the queue and the provider key."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from health_check.exceptions import ServiceUnavailable
+
+from generations import selectors, services, tasks
+from seedance_saas.health import RequestThreadCheck
+
+TICK_TASK = "generations.tasks.tick"
+
+
+def ticker_last_seen(*, now: datetime | None = None) -> datetime | None:
+    """When the poll/dispatch ticker last showed life: now while one holds its lock, else when the last one ended.
+
+    The one place that reads the ticker's own state (generations.tasks); point it elsewhere if the ticker changes.
+    The lock is released for a moment while one ticker hands over to the next, hence the fallback on
+    django-q2's record of finished `tick` tasks.
+    """
+    now = now or timezone.now()
+    if cache.get(tasks.TICKER_LOCK) is not None:
+        return now
+    from django_q.models import Success
+
+    return Success.objects.filter(func=TICK_TASK).order_by("-stopped").values_list("stopped", flat=True).first()
+
+
+@dataclasses.dataclass
+class TickerAlive(RequestThreadCheck):
+    name: typing.ClassVar[str] = "ticker"
+    failure_message: typing.ClassVar[str] = "the ticker's state could not be read"
+
+    def check(self) -> None:
+        now = timezone.now()
+        seen = ticker_last_seen(now=now)
+        limit_s = settings.READYZ_TICKER_MAX_AGE_S
+        if seen is None:
+            raise ServiceUnavailable("no ticker has run: polling and dispatch are stopped")
+        age_s = (now - seen).total_seconds()
+        if age_s > limit_s:
+            raise ServiceUnavailable(f"the ticker last ran {age_s:.0f} s ago (limit {limit_s} s)")
+
+
+@dataclasses.dataclass
+class QueueAge(RequestThreadCheck):
+    name: typing.ClassVar[str] = "queue_age"
+    failure_message: typing.ClassVar[str] = "the queue could not be read"
+
+    def check(self) -> None:
+        _, oldest_s = selectors.queue_depth_and_oldest()
+        limit_s = settings.READYZ_QUEUE_MAX_AGE_S
+        if oldest_s is not None and oldest_s > limit_s:
+            raise ServiceUnavailable(f"the oldest queued generation has waited {oldest_s:.0f} s (limit {limit_s} s)")
+
+
+@dataclasses.dataclass
+class ProviderKey(RequestThreadCheck):
+    name: typing.ClassVar[str] = "provider_key"
+    failure_message: typing.ClassVar[str] = "the provider key's state could not be read"
+
+    def check(self) -> None:
+        pause = selectors.provider_key_pause(fingerprint=services.provider_key_fingerprint())
+        if pause:
+            raise ServiceUnavailable(pause)
