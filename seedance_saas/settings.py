@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static, not a CDN (CSP: script-src 'self')
     "django_htmx",
     "django_q",
+    "seedance_saas.cache_tables",  # `migrate` creates the database cache's table
     "accounts",
     "billing",
     "webhooks",
