@@ -194,6 +194,20 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Backends that never reach a mailbox: production refuses them unless EMAIL_ALLOW_CONSOLE=1 says it is on purpose.
+_UNDELIVERED_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=not PRODUCTION)
+if PRODUCTION and EMAIL_BACKEND in _UNDELIVERED_EMAIL_BACKENDS and not EMAIL_ALLOW_CONSOLE:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND is {EMAIL_BACKEND} in production: sign-up, invitation and password-reset emails would "
+        "reach nobody. Set EMAIL_BACKEND to a real backend (e.g. django.core.mail.backends.smtp.EmailBackend), "
+        "or EMAIL_ALLOW_CONSOLE=1 on a staging machine where that is intended."
+    )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seedance Studio <no-reply@localhost>")
 
 # Secret behind the stable upstream end_user_id (HMAC); keep it stable across deploys.
@@ -279,6 +293,15 @@ EACHLABS_API_KEY = env.str("EACHLABS_API_KEY", default="")
 # With no key, the client talks to the in-process simulator.
 EACHLABS_SIMULATED = not EACHLABS_API_KEY
 EACHLABS_BASE_URL = env.str("EACHLABS_BASE_URL", default="https://api.eachlabs.ai/v1").rstrip("/")
+# Production without a key would run the simulator and charge customers for fake clips: it refuses to start
+# unless this says the simulator is intended (a staging or demo machine). It also mounts /simulator/outputs/.
+EACHLABS_ALLOW_SIMULATOR = env.bool("EACHLABS_ALLOW_SIMULATOR", default=not PRODUCTION)
+if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
+    raise ImproperlyConfigured(
+        "EACHLABS_API_KEY is not set in production: every generation would run on the provider simulator and "
+        "customers would pay for fake clips. Set EACHLABS_API_KEY, or EACHLABS_ALLOW_SIMULATOR=1 on a staging "
+        "or demo machine where that is intended."
+    )
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
 # The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
 EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("webhooks.urls")),
 ]
 
-if settings.EACHLABS_SIMULATED:  # the in-process provider simulator's output videos
+# The in-process provider simulator's output videos; never in production unless EACHLABS_ALLOW_SIMULATOR=1.
+if settings.EACHLABS_SIMULATED and settings.EACHLABS_ALLOW_SIMULATOR:
     urlpatterns += [path("", include("generations.simulator_urls"))]
