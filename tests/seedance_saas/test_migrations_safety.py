@@ -60,4 +60,3 @@ def test_the_drain_index_is_built_and_dropped_concurrently_on_postgresql():
     assert 'CREATE INDEX CONCURRENTLY "billing_usa_report__b8a720_idx"' in sql
     assert 'DROP INDEX CONCURRENTLY IF EXISTS "billing_usa_report__274beb_idx"' in sql
     assert "BEGIN" not in sql  # a concurrent build cannot run inside a transaction
-
