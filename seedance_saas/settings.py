@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A view that meets a database or cache outage answers 503 with Retry-After (see also handler500).
+    "seedance_saas.dependencies.DependencyUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the body (CSRF reads request.POST): oversized uploads answer 413 unread.
     "seedance_saas.upload_middleware.RequestSizeLimitMiddleware",
@@ -115,8 +117,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and task queue -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a client is told to wait (Retry-After) when the database or the cache is down.
+DEPENDENCY_RETRY_AFTER_S = env.int("DEPENDENCY_RETRY_AFTER_S", default=5)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis fails fast instead of holding a web worker until the kernel gives up.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_S", default=1.0),
+                "socket_timeout": env.float("REDIS_TIMEOUT_S", default=2.0),
+            },
+        }
+    }
 else:
     # A database cache is shared by the web server and every worker process, which
     # throttles and rate budgets need; local memory would be per process.

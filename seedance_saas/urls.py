@@ -6,6 +6,9 @@ from django.urls import include, path
 
 from seedance_saas import views as site_views
 
+# A database or cache outage met before a view (sessions, the active organization) answers 503, not 500.
+handler500 = "seedance_saas.dependencies.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
