@@ -60,7 +60,7 @@ def test_gunicorn_access_log_masks_the_webhook_secret(tmp_path):
     try:
         wait_for_port(port, process=server)
         url = f"http://127.0.0.1:{port}/hooks/eachlabs/{SECRET}/?attempt=1"
-        answer = httpx.get(url, headers={"Referer": url})  # GET: 405 before any database work
+        answer = httpx.get(url, headers={"Referer": url}, timeout=60)  # GET: 405 before any database work
         assert answer.status_code == 405
         deadline = time.monotonic() + 10
         while "/hooks/eachlabs/***/" not in log_path.read_text() and time.monotonic() < deadline:
