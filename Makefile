@@ -18,7 +18,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 migrate: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 
 # The web server and both django-q2 clusters (the main one, and the partner-webhook one on its own
 # queue); Ctrl-C stops all three.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.db import transaction
 
 from accounts.models import Organization, User
@@ -63,6 +65,43 @@ def billing_account_set_standing(
         account.save(update_fields=["standing", "updated_at"])
         billing_audit_record(
             organization=organization, field="standing", old_value=old, new_value=standing, reason=reason, actor=actor
+        )
+    return account
+
+
+# The column holds 12 digits, 4 after the point.
+MAX_CREDIT_USD = Decimal("99999999.99")
+
+
+def credit_amount_parse(raw: str | Decimal) -> Decimal:
+    """A positive amount of USD with at most two decimals, e.g. "25" or "12.50"."""
+    try:
+        amount = Decimal(str(raw).strip().removeprefix("$"))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise InvalidInput(f"The amount must be a positive number of USD, like 25 or 12.50, not {raw!r}.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"The amount is in USD to the cent: {raw!r} has more than two decimals.")
+    return amount
+
+
+def billing_account_grant_credit(
+    *, organization: Organization, amount: Decimal, reason: str, actor: User | None
+) -> BillingAccount:
+    """Operators add to an account's credit (the trial credit the standing `trial` spends), with a reason and audit."""
+    amount = credit_amount_parse(amount)
+    reason = _reason_required(reason)
+    with transaction.atomic():
+        account = billing_account_get(organization=organization, lock=True)
+        old = account.trial_credit
+        new = old + amount
+        if new > MAX_CREDIT_USD:
+            raise InvalidInput(f"The credit would reach {new} USD, above the most an account holds ({MAX_CREDIT_USD}).")
+        account.trial_credit = new
+        account.save(update_fields=["trial_credit", "updated_at"])
+        billing_audit_record(
+            organization=organization, field="trial_credit", old_value=old, new_value=new, reason=reason, actor=actor
         )
     return account
 

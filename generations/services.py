@@ -42,6 +42,7 @@ from generations.eachlabs.client import (
 from generations.media_links import provider_link, webhook_link
 from generations.models import IN_FLIGHT, Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
 from generations.representation import generation_payload
+from seedance_saas.dependencies import DEPENDENCY_ERRORS
 from seedance_saas.errors import Conflict, NotFound
 from webhooks import services as webhooks
 
@@ -123,9 +124,16 @@ def _after_terminal(generation_id: uuid.UUID) -> None:
 
 
 def wake_dispatcher() -> None:
-    """Enqueue a dispatch unless one was enqueued in the last second (the ticker covers the rest)."""
-    if cache.add(DISPATCH_WAKE_CACHE_KEY, True, timeout=1):
-        async_task("generations.tasks.dispatch", task_name="dispatch")
+    """Enqueue a dispatch unless one was enqueued in the last second (the ticker covers the rest).
+
+    Only a wake-up: with the cache or broker down, the queued row waits for the ticker, and the caller (a
+    create that has committed) still succeeds rather than answering an error for work that was saved.
+    """
+    try:
+        if cache.add(DISPATCH_WAKE_CACHE_KEY, True, timeout=1):
+            async_task("generations.tasks.dispatch", task_name="dispatch")
+    except DEPENDENCY_ERRORS as exc:
+        logger.warning("dispatcher not woken (the ticker will dispatch): %s: %s", type(exc).__name__, exc)
 
 
 # --- Create, cancel, retry ----------------------------------------------------------

@@ -11,6 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from seedance_saas import dependencies
+
 logger = logging.getLogger(__name__)
 
 
@@ -96,6 +98,10 @@ _CODES = {
 
 def api_exception_handler(exc, context):
     """DRF exception handler: every error answers {"error": {"code", "message", "fields"?}}."""
+    if dependencies.dependency_name(exc) is not None:
+        view = context.get("view").__class__.__name__
+        dependencies.log_dependency_down(exc, view)
+        return Response(dependencies.error_json(), status=503, headers={"Retry-After": dependencies.retry_after()})
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": "1"} if exc.code == "idempotency_in_progress" else None
         return Response({"error": exc.as_dict()}, status=exc.status_code, headers=headers)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "seedance_saas.apps.SeedanceConfig",
+    "seedance_saas.cache_tables",  # `migrate` creates the database cache's table
     "accounts",
     "billing",
     "webhooks",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     # Then every later line logged for the request carries its request_id, and every answer sends it back.
     "seedance_saas.observability.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A view that meets a database or cache outage answers 503 with Retry-After (see also handler500).
+    "seedance_saas.dependencies.DependencyUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the body (CSRF reads request.POST): oversized uploads answer 413 unread.
     "seedance_saas.upload_middleware.RequestSizeLimitMiddleware",
@@ -121,8 +124,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and task queue -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a client is told to wait (Retry-After) when the database or the cache is down.
+DEPENDENCY_RETRY_AFTER_S = env.int("DEPENDENCY_RETRY_AFTER_S", default=5)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis fails fast instead of holding a web worker until the kernel gives up.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_S", default=1.0),
+                "socket_timeout": env.float("REDIS_TIMEOUT_S", default=2.0),
+            },
+        }
+    }
 else:
     # A database cache is shared by the web server and every worker process, which
     # throttles and rate budgets need; local memory would be per process.
@@ -200,6 +215,20 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Backends that never reach a mailbox: production refuses them unless EMAIL_ALLOW_CONSOLE=1 says it is on purpose.
+_UNDELIVERED_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=not PRODUCTION)
+if PRODUCTION and EMAIL_BACKEND in _UNDELIVERED_EMAIL_BACKENDS and not EMAIL_ALLOW_CONSOLE:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND is {EMAIL_BACKEND} in production: sign-up, invitation and password-reset emails would "
+        "reach nobody. Set EMAIL_BACKEND to a real backend (e.g. django.core.mail.backends.smtp.EmailBackend), "
+        "or EMAIL_ALLOW_CONSOLE=1 on a staging machine where that is intended."
+    )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seedance Studio <no-reply@localhost>")
 
 # Secret behind the stable upstream end_user_id (HMAC); keep it stable across deploys.
@@ -285,6 +314,15 @@ EACHLABS_API_KEY = env.str("EACHLABS_API_KEY", default="")
 # With no key, the client talks to the in-process simulator.
 EACHLABS_SIMULATED = not EACHLABS_API_KEY
 EACHLABS_BASE_URL = env.str("EACHLABS_BASE_URL", default="https://api.eachlabs.ai/v1").rstrip("/")
+# Production without a key would run the simulator and charge customers for fake clips: it refuses to start
+# unless this says the simulator is intended (a staging or demo machine). It also mounts /simulator/outputs/.
+EACHLABS_ALLOW_SIMULATOR = env.bool("EACHLABS_ALLOW_SIMULATOR", default=not PRODUCTION)
+if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
+    raise ImproperlyConfigured(
+        "EACHLABS_API_KEY is not set in production: every generation would run on the provider simulator and "
+        "customers would pay for fake clips. Set EACHLABS_API_KEY, or EACHLABS_ALLOW_SIMULATOR=1 on a staging "
+        "or demo machine where that is intended."
+    )
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
 # The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
 EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -9,9 +10,15 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from seedance_saas.client_ip import client_ip
+from seedance_saas.dependencies import DEPENDENCY_ERRORS
+
+logger = logging.getLogger(__name__)
 
 WINDOW_S = 60
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# After the cache fails, this process stops asking it for a while: no connect timeout on every request.
+CACHE_DOWN_RETRY_S = 5.0
+_cache_down_until = 0.0
 
 
 def rates_for(organization) -> tuple[int, int]:
@@ -41,7 +48,8 @@ class ApiKeyRateThrottle(BaseThrottle):
         window = int(now // WINDOW_S)
         self.wait_s = (window + 1) * WINDOW_S - now
         cache_key = f"throttle:{'w' if write else 'r'}:{who}:{window}"
-        return _count(cache_key) <= limit
+        count = _count_or_none(cache_key)
+        return count is None or count <= limit
 
     def get_ident(self, request) -> str:
         # DRF's own get_ident trusts any X-Forwarded-For unless NUM_PROXIES is set; ours trusts configured proxies.
@@ -49,6 +57,24 @@ class ApiKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.wait_s
+
+
+def _count_or_none(cache_key: str) -> int | None:
+    """The window's count, or None while the cache is down: throttling fails open rather than failing every call."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return _count(cache_key)
+    except DEPENDENCY_ERRORS as exc:
+        _cache_down_until = time.monotonic() + CACHE_DOWN_RETRY_S
+        logger.warning(
+            "API rate limits are not enforced: the cache is unavailable (%s: %s); trying it again in %.0f s",
+            type(exc).__name__,
+            exc,
+            CACHE_DOWN_RETRY_S,
+        )
+        return None
 
 
 def _count(cache_key: str) -> int:

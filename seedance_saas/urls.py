@@ -7,6 +7,9 @@ from django.urls import include, path
 from seedance_saas import health, metrics
 from seedance_saas import views as site_views
 
+# A database or cache outage met before a view (sessions, the active organization) answers 503, not 500.
+handler500 = "seedance_saas.dependencies.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.ReadinessView.as_view(), name="readyz"),
@@ -21,5 +24,6 @@ urlpatterns = [
     path("", include("webhooks.urls")),
 ]
 
-if settings.EACHLABS_SIMULATED:  # the in-process provider simulator's output videos
+# The in-process provider simulator's output videos; never in production unless EACHLABS_ALLOW_SIMULATOR=1.
+if settings.EACHLABS_SIMULATED and settings.EACHLABS_ALLOW_SIMULATOR:
     urlpatterns += [path("", include("generations.simulator_urls"))]

@@ -98,7 +98,6 @@ class Stack:
         try:
             self._create_database()
             self.manage("migrate", "--noinput")
-            self.manage("createcachetable")
             self._start_simulator()
             self._start_web()
             self._spawn("qcluster", [sys.executable, "manage.py", "qcluster"])

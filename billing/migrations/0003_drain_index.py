@@ -2,19 +2,24 @@
 
 from django.db import migrations, models
 
+from seedance_saas.migration_operations import AddIndexConcurrentlyOnPostgres, RemoveIndexConcurrentlyOnPostgres
+
 
 class Migration(migrations.Migration):
+    # The ledger is large and written all the time: on PostgreSQL the index is built and dropped CONCURRENTLY,
+    # which cannot run inside a transaction.
+    atomic = False
 
     dependencies = [
         ('billing', '0002_default_plan_accounts_schedule'),
     ]
 
     operations = [
-        migrations.RemoveIndex(
+        RemoveIndexConcurrentlyOnPostgres(
             model_name='usagerecord',
             name='billing_usa_report__274beb_idx',
         ),
-        migrations.AddIndex(
+        AddIndexConcurrentlyOnPostgres(
             model_name='usagerecord',
             index=models.Index(fields=['report_state', 'completed_at'], name='billing_usa_report__b8a720_idx'),
         ),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_organization_api_rates'),
+        ('accounts', '0002_invitations_idempotency'),
         ('billing', '0003_drain_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

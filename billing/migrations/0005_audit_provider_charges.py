@@ -39,7 +39,7 @@ def backfill_delivered_charges(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_organization_api_rates'),
+        ('accounts', '0002_invitations_idempotency'),
         ('billing', '0004_trial_claim'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

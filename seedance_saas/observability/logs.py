@@ -51,6 +51,11 @@ def logging_config(*, json: bool, level: str) -> dict:
         "loggers": {
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
+            # Replace Django's own handlers (an unredacted console in DEBUG, mail_admins, django.server's request
+            # lines): every line, the provider webhook's secret in /hooks/eachlabs/<secret>/ included, goes through
+            # the one redacting handler.
+            "django": {"handlers": [], "propagate": True},
+            "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         },
     }
 

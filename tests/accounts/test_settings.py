@@ -43,6 +43,8 @@ def test_configured_production_passes_check_deploy():
         SECRET_KEY="p" + os.urandom(40).hex(),
         ALLOWED_HOSTS="studio.example.com",
         SITE_URL="https://studio.example.com",
+        EACHLABS_API_KEY="live-provider-key",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

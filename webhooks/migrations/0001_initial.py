@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0003_organization_api_rates'),
+        ('accounts', '0002_invitations_idempotency'),
     ]
 
     operations = [
