@@ -455,7 +455,12 @@ def generation_for_webhook(*, secret: str) -> Generation | None:
 
 def webhook_received(*, generation: Generation) -> None:
     """A provider webhook is only a hint: count it and wake a refresh, which asks the provider itself."""
+    # The poll comes due within the lease too, so a refresh lost with a killed worker costs seconds.
+    lease = timezone.now() + timedelta(seconds=settings.GENERATION_POLL_LEASE_S)
     Generation.objects.filter(pk=generation.pk).update(webhooks_received=F("webhooks_received") + 1)
+    Generation.objects.filter(pk=generation.pk, status=Status.PROCESSING, next_poll_at__gt=lease).update(
+        next_poll_at=lease
+    )
     cache.set(WEBHOOK_SEEN_CACHE_KEY, True, timeout=settings.EACHLABS_WEBHOOK_HEALTHY_S)
     if generation.status == Status.PROCESSING:
         async_task("generations.tasks.refresh", str(generation.pk), task_name="refresh")
@@ -585,8 +590,9 @@ def poll_due(*, limit: int = 50) -> int:
     refreshed = 0
     for generation_id in due:
         # Lease the poll so an overlapping ticker skips it; the refresh sets the real next time, and a
-        # refresh lost with its worker comes due again when the lease runs out.
-        lease = now + timedelta(seconds=settings.EACHLABS_POLL_MAX_S)
+        # refresh lost with its worker (or with a Redis queue a killed node had fetched) comes due again
+        # when the short lease runs out. A refresh running twice does no harm (the finish is compare-and-set).
+        lease = now + timedelta(seconds=settings.GENERATION_POLL_LEASE_S)
         if Generation.objects.filter(pk=generation_id, next_poll_at__lte=now).update(next_poll_at=lease):
             async_task("generations.tasks.refresh", str(generation_id), task_name="refresh")
             refreshed += 1
@@ -624,6 +630,7 @@ def upkeep_pass() -> dict[str, int]:
         "timed_out": fail_overdue(),
         "polled": poll_due(),
         "dispatched": dispatch_pending(),
+        "webhooks_requeued": webhooks.deliveries_requeue_lost(),
     }
 
 

@@ -51,11 +51,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static, not a CDN (CSP: script-src 'self')
     "django_htmx",
-    "django_q",
     "accounts",
     "billing",
     "webhooks",
     "generations",
+    # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -124,8 +125,11 @@ else:
 Q_CLUSTER = {
     "name": "seedance",
     "workers": env.int("Q_WORKERS", default=2),
+    # A task a killed worker held is not waited for: every task is a hint over state kept in the database, and
+    # the ticker hands it out again within seconds (GENERATION_POLL_LEASE_S, deliveries_requeue_lost). These two
+    # only bound a stuck task (the Stripe drain may legitimately run minutes); retry must exceed timeout.
     "timeout": 300,
-    "retry": 360,  # must exceed timeout, or a long task runs twice
+    "retry": 360,
     "max_attempts": 3,
     "save_limit": 1000,
     "ack_failures": True,
@@ -139,8 +143,10 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {
         "webhooks": {
             "workers": env.int("Q_WEBHOOK_WORKERS", default=2),
-            "timeout": 60,  # a send ends within WEBHOOKS_TIMEOUT_S; this only guards against a stuck worker
-            "retry": 90,
+            "timeout": 30,  # a send ends within WEBHOOKS_TIMEOUT_S; this only guards against a stuck worker
+            "retry": 40,
+            # Fetch no more than the workers can start: a stopping node finishes what it fetched (SIGTERM).
+            "queue_limit": env.int("Q_WEBHOOK_WORKERS", default=2),
         },
     },
 }
@@ -309,8 +315,11 @@ EACHLABS_WEBHOOK_HEALTHY_S = env.int("EACHLABS_WEBHOOK_HEALTHY_S", default=600)
 GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=30 * 60)
 GENERATION_SUBMITTING_STUCK_S = env.int("GENERATION_SUBMITTING_STUCK_S", default=120)
 GENERATION_MAX_VIDEO_BYTES = env.int("GENERATION_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
-GENERATION_TICK_WINDOW_S = env.float("GENERATION_TICK_WINDOW_S", default=55.0)
 GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0)
+# The ticker's lease (generations/ticker.py): a killed leader's lease runs out this fast and another node takes over.
+GENERATION_TICKER_LEASE_S = env.float("GENERATION_TICKER_LEASE_S", default=5.0)
+# A poll handed to a worker is leased this long: if the worker dies with it, the next pass hands it out again.
+GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=10.0)
 
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
