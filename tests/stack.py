@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,14 +122,10 @@ class Stack:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in reversed(self.processes):
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.processes.clear()
         self._drop_database()
 
@@ -152,10 +148,8 @@ class Stack:
         try:
             process.wait(timeout=timeout_s)
         finally:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind
-            except ProcessLookupError:
-                pass
         return time.monotonic() - started
 
     def node_holding_the_lease(self) -> str | None:
