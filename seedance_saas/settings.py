@@ -310,7 +310,8 @@ EACHLABS_EXPECTED_PROCESSING_S = env.float(
 )
 EACHLABS_POLL_MIN_S = env.float("EACHLABS_POLL_MIN_S", default=3.0)
 EACHLABS_POLL_MAX_S = env.float("EACHLABS_POLL_MAX_S", default=60.0)
-EACHLABS_POLL_SAFETY_NET_S = env.float("EACHLABS_POLL_SAFETY_NET_S", default=30.0)
+# A lost provider webhook delays a job by at most about this much: one GET per job past its expected end.
+EACHLABS_POLL_SAFETY_NET_S = env.float("EACHLABS_POLL_SAFETY_NET_S", default=10.0)
 EACHLABS_WEBHOOK_HEALTHY_S = env.int("EACHLABS_WEBHOOK_HEALTHY_S", default=600)
 GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=30 * 60)
 GENERATION_SUBMITTING_STUCK_S = env.int("GENERATION_SUBMITTING_STUCK_S", default=120)

@@ -284,6 +284,7 @@ for g in Generation.objects.select_related("organization").order_by("completed_a
         "completed_at": g.completed_at and g.completed_at.timestamp(), "polls": g.polls,
         "webhooks": g.webhooks_received, "video": g.video.name, "cost": g.cost, "error": g.error_message,
         "creates": ProviderCall.objects.filter(generation=g, kind="create").count(),
+        "accepted": ProviderCall.objects.filter(generation=g, kind="create", status_code=200).count(),
         "gets": ProviderCall.objects.filter(generation=g, kind="get").count(),
         "rate_limited": ProviderCall.objects.filter(generation=g, kind="create", status_code=429).count(),
     })
