@@ -7,11 +7,9 @@ import time
 import pytest
 
 from tests.generations.test_background import stack_options
-from tests.stack import Stack, generation_rows, seed_generations, simulator_finish_times, wait_until_terminal
+from tests.stack import Stack, seed_generations, simulator_finish_times, wait_until_terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LATENCY_S = 4
 
 
 def wait_for(predicate, *, timeout_s: float, interval_s: float = 0.25):
@@ -29,10 +27,6 @@ def other_holder(stack: Stack, node: str) -> str | None:
     return holder if holder != node else None
 
 
-def in_flight(stack: Stack) -> int:
-    return sum(1 for row in generation_rows(stack) if row["status"] in ("submitting", "processing"))
-
-
 def assert_each_submitted_once(stack: Stack, rows: list[dict]) -> None:
     assert {row["status"] for row in rows} == {"succeeded"}, rows
     assert all(row["creates"] == 1 for row in rows), [row["creates"] for row in rows]
@@ -42,11 +36,11 @@ def assert_each_submitted_once(stack: Stack, rows: list[dict]) -> None:
 
 def test_polling_and_dispatch_resume_within_10_s_after_sigkill_of_the_node_holding_the_lease(tmp_path):
     # Webhooks off: only the ticker's polls can finish these jobs, so they measure the ticker's recovery.
-    with Stack(tmp_path, latency_s=LATENCY_S, webhooks=False, nodes=2, **stack_options()) as stack:
+    with Stack(tmp_path, latency_s=6, webhooks=False, nodes=2, **stack_options()) as stack:
         leader = wait_for(stack.node_holding_the_lease, timeout_s=30)
+        # 30 jobs, 10 at a time at the provider: the survivor has two more rounds to dispatch after the kill.
         created = seed_generations(stack, [("Alpha", 15), ("Beta", 15)], duration=4)
-        wait_for(lambda: in_flight(stack) >= 5, timeout_s=30)
-        leader = stack.node_holding_the_lease() or leader
+        time.sleep(1)
         stack.kill_node(leader)
         killed_at = time.time()
         # Each look at the lease starts a Django shell (about 2 s), so this bound is loose; the waits below are exact.
@@ -65,11 +59,10 @@ def test_polling_and_dispatch_resume_within_10_s_after_sigkill_of_the_node_holdi
 
 
 def test_sigterm_stops_a_node_within_10_s_and_its_jobs_finish_on_the_other_node(tmp_path):
-    with Stack(tmp_path, latency_s=LATENCY_S, webhooks=True, nodes=2, **stack_options()) as stack:
+    with Stack(tmp_path, latency_s=6, webhooks=True, nodes=2, **stack_options()) as stack:
         leader = wait_for(stack.node_holding_the_lease, timeout_s=30)
         created = seed_generations(stack, [("Alpha", 15), ("Beta", 15)], duration=4)
-        wait_for(lambda: in_flight(stack) >= 5, timeout_s=30)
-        leader = stack.node_holding_the_lease() or leader
+        time.sleep(1)  # jobs in flight, most still queued
         stopped_in_s = stack.stop_node(leader)
         assert stack.nodes[leader].returncode == 0, stack.log(leader)[-3000:]
         stopped_at = time.time()
