@@ -510,8 +510,12 @@ def _schedule_poll(generation: Generation, *, extra_s: float = 0.0) -> None:
 
 def _finish_success(generation: Generation, result: PredictionResult) -> None:
     """Copy the video into our storage, measure it, and commit success with its usage record."""
+    now = timezone.now()
     if generation.provider_completed_at is None:
-        Generation.objects.filter(pk=generation.pk).update(provider_completed_at=timezone.now())
+        Generation.objects.filter(pk=generation.pk).update(provider_completed_at=now)
+    # A copy takes longer than a poll: hold the poll lease for it, so the next pass does not start a second copy.
+    copy_lease = now + timedelta(seconds=settings.EACHLABS_READ_TIMEOUT_S)
+    Generation.objects.filter(pk=generation.pk, status=Status.PROCESSING).update(next_poll_at=copy_lease)
     with tempfile.TemporaryFile() as buffer:
         call = ProviderCall.objects.create(
             kind=ProviderCall.Kind.DOWNLOAD, generation=generation, started_at=timezone.now()

@@ -320,7 +320,7 @@ GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0
 # The ticker's lease (generations/ticker.py): a killed leader's lease runs out this fast and another node takes over.
 GENERATION_TICKER_LEASE_S = env.float("GENERATION_TICKER_LEASE_S", default=5.0)
 # A poll handed to a worker is leased this long: if the worker dies with it, the next pass hands it out again.
-GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=10.0)
+GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=5.0)
 
 # --- Billing (Stripe) -----------------------------------------------------------
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
