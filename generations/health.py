@@ -7,25 +7,24 @@ import typing
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from health_check.exceptions import ServiceUnavailable
 
-from generations import selectors, services, tasks
+from generations import selectors, services, ticker
 from seedance_saas.health import RequestThreadCheck
 
 TICK_TASK = "generations.tasks.tick"
 
 
 def ticker_last_seen(*, now: datetime | None = None) -> datetime | None:
-    """When the poll/dispatch ticker last showed life: now while one holds its lock, else when the last one ended.
+    """When the poll/dispatch ticker last showed life: now while a node holds its lease, else when the minute
+    schedule's safety-net `tick` last ended.
 
-    The one place that reads the ticker's own state (generations.tasks); point it elsewhere if the ticker changes.
-    The lock is released for a moment while one ticker hands over to the next, hence the fallback on
-    django-q2's record of finished `tick` tasks.
+    The one place that reads the ticker's own state (generations/ticker.py). The lease lapses for a few seconds
+    while a killed node's ticker hands over to another, hence the fallback on django-q2's record of `tick` tasks.
     """
     now = now or timezone.now()
-    if cache.get(tasks.TICKER_LOCK) is not None:
+    if ticker.lease_holder() is not None:
         return now
     from django_q.models import Success
 

@@ -499,7 +499,12 @@ def generation_for_webhook(*, secret: str) -> Generation | None:
 
 def webhook_received(*, generation: Generation) -> None:
     """A provider webhook is only a hint: count it and wake a refresh, which asks the provider itself."""
+    # The poll comes due within the lease too, so a refresh lost with a killed worker costs seconds.
+    lease = timezone.now() + timedelta(seconds=settings.GENERATION_POLL_LEASE_S)
     Generation.objects.filter(pk=generation.pk).update(webhooks_received=F("webhooks_received") + 1)
+    Generation.objects.filter(pk=generation.pk, status=Status.PROCESSING, next_poll_at__gt=lease).update(
+        next_poll_at=lease
+    )
     cache.set(WEBHOOK_SEEN_CACHE_KEY, True, timeout=settings.EACHLABS_WEBHOOK_HEALTHY_S)
     if generation.status == Status.PROCESSING:
         async_task("generations.tasks.refresh", str(generation.pk), task_name="refresh")
@@ -554,8 +559,12 @@ def _schedule_poll(generation: Generation, *, extra_s: float = 0.0) -> None:
 
 def _finish_success(generation: Generation, result: PredictionResult) -> None:
     """Copy the video into our storage, measure it, and commit success with its usage record."""
+    now = timezone.now()
     if generation.provider_completed_at is None:
-        Generation.objects.filter(pk=generation.pk).update(provider_completed_at=timezone.now())
+        Generation.objects.filter(pk=generation.pk).update(provider_completed_at=now)
+    # A copy takes longer than a poll: hold the poll lease for it, so the next pass does not start a second copy.
+    copy_lease = now + timedelta(seconds=settings.EACHLABS_READ_TIMEOUT_S)
+    Generation.objects.filter(pk=generation.pk, status=Status.PROCESSING).update(next_poll_at=copy_lease)
     with tempfile.TemporaryFile() as buffer:
         call = ProviderCall.objects.create(
             kind=ProviderCall.Kind.DOWNLOAD, generation=generation, started_at=timezone.now()
@@ -634,8 +643,9 @@ def poll_due(*, limit: int = 50) -> int:
     refreshed = 0
     for generation_id in due:
         # Lease the poll so an overlapping ticker skips it; the refresh sets the real next time, and a
-        # refresh lost with its worker comes due again when the lease runs out.
-        lease = now + timedelta(seconds=settings.EACHLABS_POLL_MAX_S)
+        # refresh lost with its worker (or with a Redis queue a killed node had fetched) comes due again
+        # when the short lease runs out. A refresh running twice does no harm (the finish is compare-and-set).
+        lease = now + timedelta(seconds=settings.GENERATION_POLL_LEASE_S)
         if Generation.objects.filter(pk=generation_id, next_poll_at__lte=now).update(next_poll_at=lease):
             async_task("generations.tasks.refresh", str(generation_id), task_name="refresh")
             refreshed += 1
@@ -673,6 +683,7 @@ def upkeep_pass() -> dict[str, int]:
         "timed_out": fail_overdue(),
         "polled": poll_due(),
         "dispatched": dispatch_pending(),
+        "webhooks_requeued": webhooks.deliveries_requeue_lost(),
     }
 
 

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 
 import structlog
-from django.conf import settings
-from django.core.cache import cache
-from django_q.tasks import async_task
 
-from generations import notifications, services
+from generations import notifications, services, ticker
 
 logger = logging.getLogger(__name__)
 
-TICKER_LOCK = "generations:ticker"
-TICKER_STARTING = "generations:ticker-starting"
-
 
 def dispatch() -> int:
-    ensure_ticker()
     return services.dispatch_pending()
-
-
-def ensure_ticker() -> None:
-    """Start the ticker chain now if none runs, rather than at the next scheduler round (up to 90 s away)."""
-    if settings.Q_CLUSTER.get("sync") or cache.get(TICKER_LOCK) is not None:
-        return
-    if cache.add(TICKER_STARTING, True, timeout=30):
-        async_task("generations.tasks.tick", task_name="tick")
 
 
 def holds_sweep() -> int:
@@ -50,30 +33,14 @@ def refresh(generation_id: str) -> None:
     services.generation_refresh(generation_id=generation_id)
 
 
-def tick(window_s: float | None = None) -> int:
-    """Run upkeep passes for about a minute, then hand over to the next ticker.
+def tick() -> int:
+    """The minute schedule's safety net: one upkeep pass, unless a node's ticker holds the lease.
 
-    django-q2 schedules fire at most once a minute (checked every 30 s), but polling
-    needs seconds: so each ticker enqueues its successor, and the minute schedule only
-    restarts the chain when a worker died. One ticker at a time holds a cache lock; a
-    second one exits at once.
+    The real ticker is a loop in every main `qcluster` node (generations/ticker.py); this only matters when a
+    cluster was started some other way. Returns the passes run (0 or 1).
     """
-    window_s = settings.GENERATION_TICK_WINDOW_S if window_s is None else window_s
-    token = secrets.token_hex(8)
-    if not cache.add(TICKER_LOCK, token, timeout=int(window_s) + 30):
-        return 0
-    passes = 0
-    deadline = time.monotonic() + window_s
+    lease = ticker.Lease(owner=f"{ticker.node_name()}:schedule")
     try:
-        while True:
-            services.upkeep_pass()
-            passes += 1
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(settings.GENERATION_TICK_INTERVAL_S)
+        return 0 if ticker.run_pass(lease) is None else 1
     finally:
-        if cache.get(TICKER_LOCK) == token:
-            cache.delete(TICKER_LOCK)
-    if window_s > 0 and not settings.Q_CLUSTER.get("sync"):
-        async_task("generations.tasks.tick", task_name="tick")
-    return passes
+        lease.release()

@@ -53,13 +53,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files served from our static, not a CDN (CSP: script-src 'self')
     "django_htmx",
-    "django_q",
     "seedance_saas.apps.SeedanceConfig",
     "seedance_saas.cache_tables",  # `migrate` creates the database cache's table
     "accounts",
     "billing",
     "webhooks",
     "generations",
+    # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -146,8 +147,11 @@ else:
 Q_CLUSTER = {
     "name": "seedance",
     "workers": env.int("Q_WORKERS", default=2),
+    # A task a killed worker held is not waited for: every task is a hint over state kept in the database, and
+    # the ticker hands it out again within seconds (GENERATION_POLL_LEASE_S, deliveries_requeue_lost). These two
+    # only bound a stuck task (the Stripe drain may legitimately run minutes); retry must exceed timeout.
     "timeout": 300,
-    "retry": 360,  # must exceed timeout, or a long task runs twice
+    "retry": 360,
     "max_attempts": 3,
     "save_limit": 1000,
     "ack_failures": True,
@@ -161,8 +165,10 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {
         "webhooks": {
             "workers": env.int("Q_WEBHOOK_WORKERS", default=2),
-            "timeout": 60,  # a send ends within WEBHOOKS_TIMEOUT_S; this only guards against a stuck worker
-            "retry": 90,
+            "timeout": 30,  # a send ends within WEBHOOKS_TIMEOUT_S; this only guards against a stuck worker
+            "retry": 40,
+            # Fetch no more than the workers can start: a stopping node finishes what it fetched (SIGTERM).
+            "queue_limit": env.int("Q_WEBHOOK_WORKERS", default=2),
         },
     },
 }
@@ -349,13 +355,17 @@ EACHLABS_EXPECTED_PROCESSING_S = env.float(
 )
 EACHLABS_POLL_MIN_S = env.float("EACHLABS_POLL_MIN_S", default=3.0)
 EACHLABS_POLL_MAX_S = env.float("EACHLABS_POLL_MAX_S", default=60.0)
-EACHLABS_POLL_SAFETY_NET_S = env.float("EACHLABS_POLL_SAFETY_NET_S", default=30.0)
+# A lost provider webhook delays a job by at most about this much: one GET per job past its expected end.
+EACHLABS_POLL_SAFETY_NET_S = env.float("EACHLABS_POLL_SAFETY_NET_S", default=10.0)
 EACHLABS_WEBHOOK_HEALTHY_S = env.int("EACHLABS_WEBHOOK_HEALTHY_S", default=600)
 GENERATION_DEADLINE_S = env.int("GENERATION_DEADLINE_S", default=30 * 60)
 GENERATION_SUBMITTING_STUCK_S = env.int("GENERATION_SUBMITTING_STUCK_S", default=120)
 GENERATION_MAX_VIDEO_BYTES = env.int("GENERATION_MAX_VIDEO_BYTES", default=512 * 1024 * 1024)
-GENERATION_TICK_WINDOW_S = env.float("GENERATION_TICK_WINDOW_S", default=55.0)
 GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0)
+# The ticker's lease (generations/ticker.py): a killed leader's lease runs out this fast and another node takes over.
+GENERATION_TICKER_LEASE_S = env.float("GENERATION_TICKER_LEASE_S", default=5.0)
+# A poll handed to a worker is leased this long: if the worker dies with it, the next pass hands it out again.
+GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=5.0)
 
 # --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------
 # /readyz fails when one of these fails; each check is a django-health-check class run in the request thread.
@@ -371,7 +381,7 @@ READYZ_CHECKS = [
 ]
 # The heartbeat schedule runs every minute and django-q2 checks schedules every 30 s: up to ~90 s apart.
 READYZ_WORKER_HEARTBEAT_MAX_AGE_S = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE_S", default=180)
-READYZ_TICKER_MAX_AGE_S = env.int("READYZ_TICKER_MAX_AGE_S", default=int(GENERATION_TICK_WINDOW_S) + 65)
+READYZ_TICKER_MAX_AGE_S = env.int("READYZ_TICKER_MAX_AGE_S", default=120)
 READYZ_QUEUE_MAX_AGE_S = env.int("READYZ_QUEUE_MAX_AGE_S", default=900)
 # Probes and the scraper call the app directly over HTTP: a redirect to HTTPS would read as success (or fail them).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +52,17 @@ class Stack:
         postgres_url: str | None = None,
         redis_url: str | None = None,
         extra_env: dict | None = None,
+        nodes: int = 1,
+        simulator_args: list[str] | None = None,
     ):
         self.directory = Path(directory)
         self.latency_s = latency_s
         self.webhooks = webhooks
         self.workers = workers
         self.webhook_cluster = webhook_cluster
+        self.node_count = nodes
+        self.simulator_args = list(simulator_args or [])
+        self.nodes: dict[str, subprocess.Popen] = {}
         self.web_port = free_port()
         self.simulator_port = free_port()
         self.processes: list[subprocess.Popen] = []
@@ -100,7 +105,8 @@ class Stack:
             self.manage("migrate", "--noinput")
             self._start_simulator()
             self._start_web()
-            self._spawn("qcluster", [sys.executable, "manage.py", "qcluster"])
+            for index in range(self.node_count):
+                self.start_node("qcluster" if index == 0 else f"qcluster-{index + 1}")
             if self.webhook_cluster:
                 self.start_webhook_cluster()
         except BaseException:
@@ -109,16 +115,49 @@ class Stack:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        # SIGTERM to each main process only, as Docker, Kubernetes and systemd (KillMode=mixed) do; then SIGKILL
+        # to whatever is left of its group.
         for process in reversed(self.processes):
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.send_signal(signal.SIGTERM)
         for process in reversed(self.processes):
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
         self._drop_database()
+
+    def start_node(self, name: str) -> subprocess.Popen:
+        """A main-cluster worker node (`manage.py qcluster`): its workers and the generations ticker."""
+        self.nodes[name] = self._spawn(name, [sys.executable, "manage.py", "qcluster"])
+        return self.nodes[name]
+
+    def kill_node(self, name: str) -> None:
+        """SIGKILL of a whole node (its main process, sentinel and workers), as a crashed machine."""
+        process = self.nodes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_node(self, name: str, *, timeout_s: float = 30) -> float:
+        """SIGTERM to the node's main process (what Docker sends); returns the seconds it took to exit."""
+        process = self.nodes[name]
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind
+        return time.monotonic() - started
+
+    def node_holding_the_lease(self) -> str | None:
+        """Which node's ticker holds the lease (its value is `host:pid` of the node's main process)."""
+        holder = self.run_python("from generations.ticker import lease_holder\nemit(lease_holder())")
+        if not holder:
+            return None
+        pid = int(holder.rsplit(":", 1)[1])
+        return next((name for name, process in self.nodes.items() if process.pid == pid), None)
 
     def start_webhook_cluster(self) -> None:
         """The partner-webhook worker group: the same command on its own queue (README, Running)."""
@@ -141,6 +180,7 @@ class Stack:
         ]  # fmt: skip
         if not self.webhooks:
             command.append("--no-webhooks")
+        command += self.simulator_args
         wait_for_port(self.simulator_port, process=self._spawn("simulator", command))
 
     def _start_web(self) -> None:
@@ -243,6 +283,7 @@ for g in Generation.objects.select_related("organization").order_by("completed_a
         "completed_at": g.completed_at and g.completed_at.timestamp(), "polls": g.polls,
         "webhooks": g.webhooks_received, "video": g.video.name, "cost": g.cost, "error": g.error_message,
         "creates": ProviderCall.objects.filter(generation=g, kind="create").count(),
+        "accepted": ProviderCall.objects.filter(generation=g, kind="create", status_code=200).count(),
         "gets": ProviderCall.objects.filter(generation=g, kind="get").count(),
         "rate_limited": ProviderCall.objects.filter(generation=g, kind="create", status_code=429).count(),
     })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -263,6 +264,37 @@ def deliveries_send_due(*, limit: int = 500) -> int:
     return len(due)
 
 
+@functools.cache
+def _webhooks_broker():
+    from django_q.brokers import get_broker
+
+    return get_broker(WEBHOOKS_CLUSTER)
+
+
+def deliveries_requeue_lost(*, grace_s: float = 5.0, every_s: int = 5, limit: int = 200) -> int:
+    """Re-enqueue due deliveries whose task was lost (a killed worker, a Redis queue a killed node had fetched).
+
+    The generations ticker calls this each pass; it acts at most every `every_s` seconds and only while the
+    webhooks queue is empty, since a delivery waiting in a backlog is not lost. A delivery enqueued twice is
+    still sent once: each attempt is claimed.
+    """
+    from django.core.cache import cache
+
+    if settings.Q_CLUSTER.get("sync") or not cache.add("webhooks:requeue-lost", True, timeout=every_s):
+        return 0
+    if _webhooks_broker().queue_size():
+        return 0
+    overdue = timezone.now() - timedelta(seconds=grace_s)
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=overdue)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for delivery_id in due:
+        _enqueue(str(delivery_id))
+    return len(due)
+
+
 @dataclass
 class AttemptResult:
     status_code: int | None
@@ -279,7 +311,8 @@ class AttemptResult:
 def _claim(delivery_id) -> WebhookDelivery | None:
     """Compare-and-set on the due time, so the task and the schedule never send one attempt twice."""
     now = timezone.now()
-    lease = now + timedelta(seconds=2 * settings.WEBHOOKS_TIMEOUT_S + 30)
+    # A send ends within WEBHOOKS_TIMEOUT_S; past the lease, a send lost with a killed worker is due again.
+    lease = now + timedelta(seconds=settings.WEBHOOKS_TIMEOUT_S + 5)
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=lease)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from generations import services, tasks
+from generations import services, tasks, ticker
 from generations.models import Generation, ProviderCall, Status
 from tests.concurrency import run_at_once
 from tests.generations.test_lifecycle import create
@@ -40,11 +40,11 @@ def test_only_one_ticker_runs_at_a_time(organization, simulator):
     create(organization)
     from django.core.cache import cache
 
-    cache.add(tasks.TICKER_LOCK, "someone-else", timeout=60)
-    assert tasks.tick(window_s=0) == 0
+    cache.add(ticker.LEASE_KEY, "someone-else", timeout=60)
+    assert tasks.tick() == 0
     assert Generation.objects.get().status == Status.QUEUED
-    cache.delete(tasks.TICKER_LOCK)
-    assert tasks.tick(window_s=0) == 1
+    cache.delete(ticker.LEASE_KEY)
+    assert tasks.tick() == 1
     assert Generation.objects.get().status == Status.PROCESSING
 
 

@@ -15,7 +15,7 @@ from django_q.conf import Conf
 from django_q.models import Task
 from django_q.tasks import async_task
 
-from generations import services, tasks
+from generations import services, ticker
 from generations.models import Generation, ProviderKeyState
 from seedance_saas import health
 from seedance_saas.health import WORKER_HEARTBEAT_KEY, worker_heartbeat
@@ -34,7 +34,7 @@ CACHE_DOWN = {
 def healthy_pipeline():
     """What a running stack leaves behind: a heartbeat from the schedule and a finished ticker task."""
     worker_heartbeat()
-    async_task("generations.tasks.tick", 0)  # sync in tests: runs one pass and is recorded by django-q2
+    async_task("generations.tasks.tick")  # sync in tests: runs one pass and is recorded by django-q2
     assert Task.objects.filter(func="generations.tasks.tick", success=True).exists()
 
 
@@ -173,9 +173,9 @@ def test_readyz_fails_when_the_last_ticker_ended_long_ago(client, settings, heal
     assert "the ticker last ran" in failing(body)["ticker"]
 
 
-def test_a_ticker_holding_its_lock_counts_as_alive(client, healthy_pipeline):
+def test_a_ticker_holding_its_lease_counts_as_alive(client, healthy_pipeline):
     Task.objects.filter(func="generations.tasks.tick").delete()
-    cache.set(tasks.TICKER_LOCK, "token", timeout=60)
+    assert ticker.Lease(owner="node-1:123").acquire_or_renew()
     response, body = readyz(client)
     assert response.status_code == 200, body
 

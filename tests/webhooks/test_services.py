@@ -281,3 +281,27 @@ def test_the_readme_verification_snippet_accepts_a_real_delivery_and_refuses_a_t
     assert verify(endpoint.secret, request["headers"], request["body"].encode())["data"] == {"id": "g9"}
     with pytest.raises(ValueError, match="bad signature"):
         verify(endpoint.secret, request["headers"], request["body"].replace("g9", "g8").encode())
+
+
+def test_a_send_lost_with_a_killed_worker_is_sent_again_within_seconds(
+    organization, receiver, settings, django_capture_on_commit_callbacks
+):
+    """A worker killed mid-send leaves the attempt claimed; after the short claim the ticker sends it again."""
+    from django.core.cache import cache
+
+    services.webhook_endpoint_create(organization=organization, url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=False):  # the task is lost: never runs
+        [delivery] = services.event_publish(
+            organization=organization, event_type="generation.succeeded", payload={"id": "g"}
+        )
+    assert services._claim(delivery.pk) is not None  # the killed worker had claimed it
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at - timezone.now() <= timedelta(seconds=settings.WEBHOOKS_TIMEOUT_S + 5)
+    settings.Q_CLUSTER = {**django_settings.Q_CLUSTER, "sync": False}  # as on a real node (tasks still run inline)
+    assert services.deliveries_requeue_lost() == 0  # still claimed: nothing is sent twice at once
+    claim_ran_out = timezone.now() - timedelta(seconds=6)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=claim_ran_out)
+    cache.delete("webhooks:requeue-lost")
+    assert services.deliveries_requeue_lost() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and len(receiver.requests) == 1
