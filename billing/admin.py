@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from billing import services, stripe_gateway
 from billing.admin_accounts import BillingAccountAdmin, BillingAuditEntryAdmin
 from billing.admin_margin import ProviderChargeAdmin
+from billing.admin_mixins import ReadOnlyMixin
 from billing.models import (
     BillingAccount,
     BillingAuditEntry,
@@ -41,17 +42,6 @@ class StripeNoticeMixin:
         if not stripe_gateway.configured():
             messages.warning(request, NOT_CONFIGURED)
         return super().changelist_view(request, extra_context)
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Plan)

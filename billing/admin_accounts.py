@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from billing import accounts, selectors
+from billing.admin_mixins import ReadOnlyMixin
 from billing.models import BillingAccount, BillingAuditEntry, Plan, Standing
 from seedance_saas.errors import ServiceError
 
@@ -194,7 +195,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
         )
 
 
-class BillingAuditEntryAdmin(admin.ModelAdmin):
+class BillingAuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "organization", "field", "change", "reason", "actor"]
     list_filter = ["field"]
     search_fields = ["organization__slug", "organization__name", "reason"]
@@ -204,12 +205,3 @@ class BillingAuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description="change")
     def change(self, obj: BillingAuditEntry):
         return format_html("{} → {}", obj.old_value or "∅", obj.new_value or "∅")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,24 +9,16 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from billing import margin
+from billing.admin_mixins import ReadOnlyMixin
 
 
-class ProviderChargeAdmin(admin.ModelAdmin):
+class ProviderChargeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["incurred_at", "organization", "basis", "resolution", "seconds", "estimated", "amount", "reason"]
     list_filter = ["basis", "estimated", "resolution", "period"]
     search_fields = ["source_id", "organization__slug"]
     list_select_related = ["organization"]
     date_hierarchy = "incurred_at"
     change_list_template = "admin/billing/providercharge_change_list.html"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.margin_view)
