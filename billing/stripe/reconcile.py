@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -115,15 +116,15 @@ def _seconds(client, account, meters, records, start: datetime, end: datetime) -
                 "end_time": int(end.timestamp()),
             },
         )
-        stripe_seconds = sum(float(s.aggregated_value) for s in summaries)
-        if abs(stripe_seconds - ledger_seconds) > 1e-9:
+        stripe_seconds = sum((Decimal(str(s.aggregated_value)) for s in summaries), Decimal(0))
+        if stripe_seconds != ledger_seconds:
             differences.append(
                 Difference(
                     account.organization.slug,
                     meter.event_name,
                     f"reported {ledger_seconds} s",
-                    f"has {stripe_seconds:g} s",
-                    f"difference {ledger_seconds - stripe_seconds:+g} s",
+                    f"has {stripe_seconds.normalize():f} s",
+                    f"difference {(ledger_seconds - stripe_seconds).normalize():+f} s",
                 )
             )
     return differences

@@ -10,14 +10,15 @@ from billing.models import BillingAccount, ReportState
 from billing.stripe.adjustments import FINAL_INVOICE_STATES, invoice_window, invoices_of, utc
 from billing.stripe.common import list_all
 
-INVOICED_SUBSCRIPTION_STATES = ("active", "past_due", "trialing")
+# Statuses whose subscription still has an upcoming invoice (a past_due one keeps invoicing while Stripe retries).
+UPCOMING_INVOICE_SUBSCRIPTION_STATES = ("active", "past_due", "trialing")
 
 
 def _upcoming(client, account: BillingAccount) -> dict | None:
     if not account.stripe_subscription_id:
         return None
     subscription = stripe_gateway.call(lambda: client.v1.subscriptions.retrieve(account.stripe_subscription_id))
-    if subscription.status not in INVOICED_SUBSCRIPTION_STATES:
+    if subscription.status not in UPCOMING_INVOICE_SUBSCRIPTION_STATES:
         return None
     preview = stripe_gateway.call(
         lambda: client.v1.invoices.create_preview(
