@@ -33,6 +33,12 @@ def test_production_with_debug_on_refuses_to_start():
     assert "DEBUG must be off when DJANGO_ENV=production" in result.stderr
 
 
+def test_a_provider_frame_link_shorter_than_a_job_refuses_to_start():
+    result = manage("check", MEDIA_PROVIDER_URL_TTL_S="600", GENERATION_DEADLINE_S="1800")
+    assert result.returncode != 0
+    assert "MEDIA_PROVIDER_URL_TTL_S (600 s) must be longer than GENERATION_DEADLINE_S (1800 s)" in result.stderr
+
+
 def test_configured_production_passes_check_deploy():
     result = manage(
         "check",
