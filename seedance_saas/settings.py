@@ -309,7 +309,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int
 
 # Media is only reached through signed links (generations/media_links.py), checked on every use. How long they live:
 MEDIA_URL_TTL_S = env.int("MEDIA_URL_TTL_S", default=3600)  # pages and API answers
-MEDIA_WEBHOOK_URL_TTL_S = env.int("MEDIA_WEBHOOK_URL_TTL_S", default=24 * 3600)  # partner webhook payloads
+# Partner webhook payloads: a retry resends the same body, so its links must outlive the whole retry schedule.
+MEDIA_WEBHOOK_URL_TTL_S = env.int("MEDIA_WEBHOOK_URL_TTL_S", default=48 * 3600)
 # The provider fetches input frames while the job runs: keep this above GENERATION_DEADLINE_S.
 MEDIA_PROVIDER_URL_TTL_S = env.int("MEDIA_PROVIDER_URL_TTL_S", default=3600)
 # With S3, a checked link redirects to a presigned URL that lives this long (seconds).
@@ -413,6 +414,12 @@ TRIAL_CREDIT_USD = Decimal(env.str("TRIAL_CREDIT_USD", default="5"))
 WEBHOOKS_RETRY_SCHEDULE_S = env.list(
     "WEBHOOKS_RETRY_SCHEDULE_S", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
 )
+_WEBHOOK_RETRIES_S = sum(WEBHOOKS_RETRY_SCHEDULE_S)
+if _WEBHOOK_RETRIES_S >= MEDIA_WEBHOOK_URL_TTL_S:
+    raise ImproperlyConfigured(
+        f"MEDIA_WEBHOOK_URL_TTL_S ({MEDIA_WEBHOOK_URL_TTL_S} s) must be longer than the whole "
+        f"WEBHOOKS_RETRY_SCHEDULE_S ({_WEBHOOK_RETRIES_S} s): the last retry resends the first body's links."
+    )
 # One deadline for the whole send (DNS, connect, TLS, request, answer), not per read.
 WEBHOOKS_TIMEOUT_S = env.float("WEBHOOKS_TIMEOUT_S", default=10.0)
 # How much of a receiver's answer is read (the rest is never downloaded; the log keeps 500 characters).

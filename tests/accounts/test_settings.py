@@ -39,6 +39,12 @@ def test_a_provider_frame_link_shorter_than_a_job_refuses_to_start():
     assert "MEDIA_PROVIDER_URL_TTL_S (600 s) must be longer than GENERATION_DEADLINE_S (1800 s)" in result.stderr
 
 
+def test_webhook_media_links_shorter_than_the_retries_refuse_to_start():
+    result = manage("check", MEDIA_WEBHOOK_URL_TTL_S="86400", WEBHOOKS_RETRY_SCHEDULE_S="5,300,86400")
+    assert result.returncode != 0
+    assert "MEDIA_WEBHOOK_URL_TTL_S (86400 s) must be longer than the whole WEBHOOKS_RETRY_SCHEDULE_S" in result.stderr
+
+
 def test_configured_production_passes_check_deploy():
     result = manage(
         "check",
