@@ -141,10 +141,24 @@ def test_a_plan_without_stripe_prices_is_refused_for_a_subscriber(subscribed_org
         name="Premium", slug="premium", price_480p="0.2000", price_720p="0.5000", price_1080p="1.0000"
     )
     before = _item_prices(synced_stripe, subscribed_org)
-    with pytest.raises(Conflict, match="stripe_sync"):
+    with pytest.raises(Conflict) as refused:
         services.billing_account_change_plan(organization=subscribed_org, plan=unsynced)
+    assert refused.value.code == "plan_not_synced"
+    assert refused.value.message == (
+        "Plan 'premium' has no Stripe prices yet: run `python manage.py stripe_sync`, then change the plan again."
+    )
     assert BillingAccount.objects.get(organization=subscribed_org).plan.is_default
     assert _item_prices(synced_stripe, subscribed_org) == before
+
+
+def test_without_stripe_a_plan_change_needs_no_stripe_prices(subscribed_org, settings):
+    """Ledger-only mode (Stripe unset): nothing to move, so an account that once subscribed changes plan freely."""
+    settings.STRIPE_API_KEY = ""
+    unsynced = Plan.objects.create(
+        name="Premium", slug="premium", price_480p="0.2000", price_720p="0.5000", price_1080p="1.0000"
+    )
+    services.billing_account_change_plan(organization=subscribed_org, plan=unsynced)
+    assert BillingAccount.objects.get(organization=subscribed_org).plan == unsynced
 
 
 def test_a_checkout_opened_before_a_price_edit_subscribes_at_the_new_price(
