@@ -236,6 +236,15 @@ if PRODUCTION and EMAIL_BACKEND in _UNDELIVERED_EMAIL_BACKENDS and not EMAIL_ALL
         "or EMAIL_ALLOW_CONSOLE=1 on a staging machine where that is intended."
     )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Seedance Studio <no-reply@localhost>")
+# The SMTP backend's server (django.core.mail.backends.smtp.EmailBackend); a timeout so a dead server fails a task,
+# not a worker.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Secret behind the stable upstream end_user_id (HMAC); keep it stable across deploys.
 END_USER_ID_SECRET = env.str("END_USER_ID_SECRET", default=SECRET_KEY)

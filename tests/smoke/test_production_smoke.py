@@ -24,7 +24,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.stack import ROOT, Stack, simulator_finish_times, wait_for_port, wait_until_terminal
+from tests.stack import ROOT, Stack, free_port, simulator_finish_times, wait_for_port, wait_until_terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front adds
@@ -74,6 +74,10 @@ class ProductionStack(Stack):
             ALLOWED_HOSTS="127.0.0.1,localhost",
             GUNICORN_BIND=f"127.0.0.1:{self.web_port}",
             WEB_CONCURRENCY="2",
+            # Production refuses a console email backend; nothing here sends email, so a closed port will do.
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(free_port()),
         )
         self.web: subprocess.Popen | None = None
 
