@@ -64,7 +64,10 @@ def test_an_unverified_sign_up_cannot_spend_the_trial_in_the_api(client):
     organization = sign_up(client, "new@example.com")
     api = api_client_for(organization)
     error = assert_error(api.post("/api/v1/generations/", API_BODY, format="json"), 402, "trial_locked")
-    assert "Verify your email to unlock your $5 trial" in error["message"]
+    assert error["message"] == (
+        "Verify your email to unlock your $5 trial: open the link we sent you (or send a new one from your email "
+        "settings). Or subscribe on the billing page."
+    )
 
     verify(client, "new@example.com")
     assert api.post("/api/v1/generations/", API_BODY, format="json").status_code == 201
@@ -96,7 +99,9 @@ def test_a_mailbox_gets_one_trial_whatever_its_spelling(client):
     authorize(first)
     api = api_client_for(second)
     error = assert_error(api.post("/api/v1/generations/", API_BODY, format="json"), 402, "trial_already_used")
-    assert "already had its free trial" in error["message"]
+    assert error["message"] == (
+        "This email address has already had its free trial. Subscribe on the billing page to keep generating."
+    )
     assert list(TrialClaim.objects.values_list("email", "organization")) == [("jodoe@gmail.com", first.pk)]
 
 
