@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import EndUser
 from billing import services
-from billing.models import AuthorizationState, BillingAccount, SpendAuthorization, Standing
-from seedance_saas.errors import Conflict, NotFound
+from billing.models import AuthorizationState, BillingAccount, Plan, SpendAuthorization, Standing
+from seedance_saas.errors import Conflict, InvalidInput, NotFound
 
 
 def _authorize(organization, *, duration=4):
@@ -71,3 +72,21 @@ def test_another_organizations_trial_holds_do_not_eat_this_trial(organization, o
     assert services.trial_committed(organization=organization) == 0
     _authorize(organization, duration=15)
     assert services.trial_committed(organization=organization) == Decimal("4.536")
+
+
+def test_a_hold_is_priced_by_the_organizations_own_plan(organization):
+    premium = Plan.objects.create(
+        name="Premium", slug="premium", price_480p="0.2000", price_720p="0.5000", price_1080p="1.0000"
+    )
+    BillingAccount.objects.filter(organization=organization).update(plan=premium)
+    assert _authorize(organization, duration=4).amount == Decimal("2.0000")  # 4 s x $0.50, not the list rate
+
+
+def test_an_end_user_of_another_organization_is_refused(organization, other_organization):
+    stranger = EndUser.objects.create(organization=other_organization, external_id="bob")
+    with pytest.raises(InvalidInput) as refused:
+        services.spend_authorize(
+            organization=organization, end_user=stranger, source_id=uuid.uuid4(), resolution="720p", duration=4
+        )
+    assert refused.value.message == "The end user belongs to another organization."
+    assert not SpendAuthorization.objects.exists()
