@@ -1,9 +1,14 @@
-"""A billing account's birth: its trial by default, and Stripe asked for a customer only when Stripe is there
-(from surviving mutants)."""
+"""A billing account's birth and standing: its trial by default, Stripe asked for a customer only when Stripe is
+there, a paused subscription's refusal (from surviving mutants)."""
+
+import uuid
+
+import pytest
 
 from accounts.models import Organization
 from billing import services
 from billing.models import BillingAccount, Standing, TrialStatus
+from billing.services import StandingRefused
 
 
 def _bare_organization() -> Organization:
@@ -36,3 +41,16 @@ def test_with_stripe_a_customer_is_asked_for_once(settings, django_capture_on_co
     with django_capture_on_commit_callbacks() as callbacks:
         services.billing_account_create(organization=organization)
     assert callbacks == []
+
+
+def test_a_paused_subscription_refuses_a_job_saying_how_to_resume(organization):
+    BillingAccount.objects.filter(organization=organization).update(
+        standing=Standing.PAST_DUE, subscription_status="paused"
+    )
+    with pytest.raises(StandingRefused) as refused:
+        services.spend_authorize(
+            organization=organization, end_user=None, source_id=uuid.uuid4(), resolution="720p", duration=4
+        )
+    assert refused.value.message == (
+        "The subscription is paused (no payment method). Add one in the billing portal to resume it and continue."
+    )
