@@ -19,8 +19,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle workers now and then (memory growth), spread so they never all restart at once.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
-# Loads the app once in the master: faster forks, and a broken release fails at start, not per worker.
-preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true", "yes")
+# Off: a reload (SIGHUP, `systemctl reload`) then starts workers that import the new release. With preload on,
+# they would fork from a master still holding the old code.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "false").lower() in ("1", "true", "yes")
 # Behind the TLS proxy: trust its X-Forwarded-* only from these addresses (the app reads the client
 # address itself, see TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

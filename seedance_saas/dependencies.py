@@ -63,6 +63,8 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(HTML, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = retry_after()
     response["Cache-Control"] = "no-store"
+    # One warning per request is logged already: not also an ERROR (and a Sentry event) per call in an outage.
+    response._has_been_logged = True
     return response
 
 

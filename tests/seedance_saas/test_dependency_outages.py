@@ -198,3 +198,18 @@ def test_postgresql_connection_lost_answers_503_and_recovers(tmp_path):
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert_outage_and_recovery(result)
+
+
+def test_a_503_for_an_outage_is_not_logged_again_as_an_error(rf, caplog):
+    """One warning per request is enough: Django's own ERROR line (and so a Sentry event) for each 503 would
+    flood both during an outage."""
+    from django.utils.log import log_response
+
+    from seedance_saas.dependencies import unavailable_response
+
+    request = rf.get("/api/v1/generations/")
+    response = unavailable_response(request)
+    with caplog.at_level("WARNING", logger="django.request"):
+        log_response("Service Unavailable: %s", request.path, response=response, request=request)
+    assert response.status_code == 503
+    assert [r for r in caplog.records if r.name == "django.request"] == []
