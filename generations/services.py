@@ -274,10 +274,13 @@ def provider_key_state() -> ProviderKeyState:
     return state
 
 
-def dispatch_pending(*, max_submissions: int | None = None) -> int:
-    """Submit queued generations while the key has a free slot and create budget; returns how many."""
+def dispatch_pending(*, max_submissions: int | None = None, should_stop=None) -> int:
+    """Submit queued generations while the key has a free slot and create budget; returns how many.
+    `should_stop` (the ticker's shutdown flag) is asked before each claim: a stopping node takes no new job."""
     submitted = 0
     while max_submissions is None or submitted < max_submissions:
+        if should_stop is not None and should_stop():
+            break
         generation = generation_claim_next()
         if generation is None:
             break
@@ -676,13 +679,13 @@ def recover_stuck_submissions() -> int:
     return count
 
 
-def upkeep_pass() -> dict[str, int]:
+def upkeep_pass(*, should_stop=None) -> dict[str, int]:
     """One round of everything the ticker does; safe to run from several workers at once."""
     return {
         "recovered": recover_stuck_submissions(),
         "timed_out": fail_overdue(),
         "polled": poll_due(),
-        "dispatched": dispatch_pending(),
+        "dispatched": dispatch_pending(should_stop=should_stop),
         "webhooks_requeued": webhooks.deliveries_requeue_lost(),
     }
 

@@ -55,13 +55,13 @@ def lease_holder() -> str | None:
     return cache.get(LEASE_KEY)
 
 
-def run_pass(lease: Lease) -> dict[str, int] | None:
+def run_pass(lease: Lease, *, should_stop=None) -> dict[str, int] | None:
     """One upkeep pass if we hold (or take) the lease; None when another node holds it."""
     from generations import services
 
     if not lease.acquire_or_renew():
         return None
-    return services.upkeep_pass()
+    return services.upkeep_pass(should_stop=should_stop)
 
 
 class Ticker(threading.Thread):
@@ -79,7 +79,8 @@ class Ticker(threading.Thread):
                 started = time.monotonic()
                 try:
                     close_old_connections()
-                    run_pass(self.lease)
+                    # A stopping node submits no new job: a create cut off by the exit would end "outcome unknown".
+                    run_pass(self.lease, should_stop=self.stopping.is_set)
                 except Exception:  # a database or cache outage: log, wait, try again
                     logger.exception("ticker pass failed; retrying")
                     connections.close_all()
