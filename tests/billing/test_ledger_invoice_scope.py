@@ -2,7 +2,7 @@
 the period, and credits only the refunds of that usage (from surviving mutants)."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -50,3 +50,13 @@ def test_only_this_periods_paid_usage_of_this_organization_is_invoiced(paying, o
         ("720p", 15, Decimal("4.54"))  # 15 s x $0.3024 = $4.536
     ]
     assert invoice.credits == [Decimal("1.51")]  # the 5 s refund: $1.512
+
+
+def test_a_past_months_invoice_leaves_out_usage_completed_after_it(paying):
+    last_month = _record(paying, duration=4)
+    _record(paying, duration=10)  # this month: not on last month's invoice
+    this_month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    previous_month = (this_month - timedelta(days=1)).replace(day=1)
+    UsageRecord.objects.filter(pk=last_month.pk).update(completed_at=previous_month + timedelta(days=3))
+    invoice = selectors.ledger_invoice(organization=paying, start=previous_month, end=this_month)
+    assert [(line.resolution, line.seconds) for line in invoice.lines] == [("720p", 4)]
