@@ -2,11 +2,14 @@
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from generations import services
+from generations.catalog import validate_inputs
 from generations.models import Generation, GenerationEvent, Status
 from seedance_saas.errors import Conflict
 from tests.generations.test_holds_released import _create
+from tests.images import image_bytes
 from webhooks import services as webhooks_services
 
 
@@ -26,6 +29,11 @@ def test_cancel_records_who_and_when_and_tells_the_partner_after_commit(
     organization, simulator, published, django_capture_on_commit_callbacks
 ):
     generation = _create(organization)
+    frame = SimpleUploadedFile("next.png", image_bytes(), content_type="image/png")
+    inputs = validate_inputs(prompt="next in line", duration="5", resolution="480p", image=frame)
+    waiting = services.generation_create(
+        organization=organization, end_user=generation.end_user, inputs=inputs, image=frame
+    )
     cache.delete(services.DISPATCH_WAKE_CACHE_KEY)
     with django_capture_on_commit_callbacks(execute=True):
         services.generation_cancel(generation=generation)
@@ -34,7 +42,8 @@ def test_cancel_records_who_and_when_and_tells_the_partner_after_commit(
     event = GenerationEvent.objects.filter(generation=generation).latest("pk")
     assert (event.from_status, event.to_status, event.reason) == ("queued", "canceled", "canceled by the user")
     assert published == [("generation.canceled", str(generation.pk))]
-    assert cache.get(services.DISPATCH_WAKE_CACHE_KEY)  # the freed place goes to the next job
+    # The freed place goes to the next job: the dispatcher was woken (tasks run synchronously in tests).
+    assert Generation.objects.get(pk=waiting.pk).status == Status.PROCESSING
 
 
 def test_a_failing_partner_notification_does_not_undo_the_cancel(
