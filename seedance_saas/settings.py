@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "billing",
     "webhooks",
     "generations",
+    "provider_simulator",  # a stand-in for the provider (its `eachlabs_simulator` command); no models
     # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
     "django_q",
 ]
@@ -339,6 +340,9 @@ if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
         "customers would pay for fake clips. Set EACHLABS_API_KEY, or EACHLABS_ALLOW_SIMULATOR=1 on a staging "
         "or demo machine where that is intended."
     )
+# With no key (and the default base URL) the client's httpx transport comes from this factory, called with
+# api_base_url=...: the product names the simulator only here, never in an import.
+EACHLABS_SIMULATOR_TRANSPORT = "provider_simulator.in_process_transport"
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
 # The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
 EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")

@@ -13,6 +13,7 @@ from typing import BinaryIO
 import httpx
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 MODEL_SLUG = "bytedance-seedance-2-0-image-to-video"
 DEFAULT_BASE_URL = "https://api.eachlabs.ai/v1"
@@ -357,9 +358,8 @@ def uses_in_process_simulator() -> bool:
 def _build_client() -> EachlabsClient:
     transport = None
     if uses_in_process_simulator():
-        from generations.eachlabs.simulator import get_simulator
-
-        transport = get_simulator().transport(api_base_url=settings.EACHLABS_BASE_URL)
+        # Settings name the simulator's transport factory, so the product never imports the simulator.
+        transport = import_string(settings.EACHLABS_SIMULATOR_TRANSPORT)(api_base_url=settings.EACHLABS_BASE_URL)
     return EachlabsClient(
         base_url=settings.EACHLABS_BASE_URL,
         api_key=settings.EACHLABS_API_KEY or SIMULATOR_API_KEY,
