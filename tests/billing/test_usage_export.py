@@ -224,3 +224,13 @@ def test_billing_page_download_with_bad_dates_says_why(browser_client):
     assert "Cannot export usage: The last day must be on or after the first." in response.content.decode()
     typo = browser_client.get(reverse("billing_usage_export"), {"from": "soon"}, follow=True)
     assert "Cannot export usage: Enter a valid date." in typo.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # sqlmigrate refuses a concurrent build inside the test's transaction
+def test_the_export_index_is_built_concurrently_on_postgresql():
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("sqlmigrate", "billing", "0007", stdout=out)
+    assert 'CREATE INDEX CONCURRENTLY "billing_usage_org_completed"' in out.getvalue()
