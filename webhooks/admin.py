@@ -43,6 +43,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             services.webhook_endpoint_update(endpoint=endpoint, enabled=True)
         self.message_user(request, f"Enabled {queryset.count()} endpoint(s).", messages.SUCCESS)
 
+    def has_add_permission(self, request):
+        return False  # an organization registers its endpoints (API or page), which makes the secret
+
     @admin.display(description="Secret rotation")
     def rotation_state(self, endpoint: WebhookEndpoint) -> str:
         until = endpoint.previous_secret_signs_until

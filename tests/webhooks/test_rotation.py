@@ -151,6 +151,16 @@ def test_api_rotates_with_an_overlap_and_returns_the_new_secret(api_client, orga
     assert revoked["previous_secret_expires_at"] is None
 
 
+def test_a_retried_rotation_with_the_same_idempotency_key_rotates_once(api_client, organization, receiver):
+    endpoint = services.webhook_endpoint_create(organization=organization, url=receiver.url)
+    url = f"/api/v1/webhook-endpoints/{endpoint.pk}/rotate-secret/"
+    first = api_client.post(url, {"overlap_hours": 24}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1")
+    again = api_client.post(url, {"overlap_hours": 24}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1")
+    assert again["Idempotent-Replayed"] == "true" and again.json()["secret"] == first.json()["secret"]
+    endpoint_after = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint_after.secret == first.json()["secret"] and endpoint_after.previous_secret == endpoint.secret
+
+
 @pytest.mark.parametrize("overlap", [-1, 169, "a day", None])
 def test_api_refuses_an_overlap_out_of_range(api_client, organization, receiver, overlap):
     endpoint = services.webhook_endpoint_create(organization=organization, url=receiver.url)
@@ -206,3 +216,4 @@ def test_admin_shows_the_rotation_state_and_never_a_secret(client, organization,
         assert "old and new secret sign until" in page
         assert endpoint.secret not in page and endpoint.previous_secret not in page
         assert "whsec_" not in page
+    assert client.get("/admin/webhooks/webhookendpoint/add/").status_code == 403
