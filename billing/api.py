@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import EndUserDetailView, EndUserListView, TenantAPIView
 from billing import prices, selectors, services
 from billing.serializers import EndUserWithUsageSerializer, PricingSerializer, UsageQuerySerializer, UsageSerializer
@@ -98,6 +99,7 @@ class EndUserWithUsageDetailView(EndUserDetailView):
 
 class PricingView(TenantAPIView):
     public = True
+    required_scopes = {"GET": scopes.PUBLIC}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -138,6 +140,8 @@ class PricingView(TenantAPIView):
 
 
 class UsageView(TenantAPIView):
+    required_scopes = {"GET": scopes.USAGE}
+
     @extend_schema(
         tags=["Billing"],
         summary="Usage and cost over a period",

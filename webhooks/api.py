@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import status
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import TenantAPIView
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, authed_errors, paginate, paginated
 from seedance_saas.idempotency import idempotent
@@ -40,6 +41,8 @@ ENDPOINT_EXAMPLE = OpenApiExample(
 
 
 class WebhookEndpointListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ, "POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook endpoints",
@@ -79,6 +82,9 @@ class WebhookEndpointListView(TenantAPIView):
 
 
 class WebhookEndpointDetailView(TenantAPIView):
+    # The detail shows the signing secret: a credential, so only the full `webhooks` scope reads it.
+    required_scopes = {"GET": scopes.WEBHOOKS, "PATCH": scopes.WEBHOOKS, "DELETE": scopes.WEBHOOKS}
+
     def get_endpoint(self, endpoint_id):
         return selectors.webhook_endpoint_get(organization=self.organization, endpoint_id=endpoint_id)
 
@@ -119,6 +125,8 @@ class WebhookEndpointDetailView(TenantAPIView):
 
 
 class WebhookEndpointRotateSecretView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Rotate the signing secret",
@@ -172,6 +180,8 @@ DELIVERY_EXAMPLE = OpenApiExample(
 
 
 class WebhookDeliveryListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook deliveries",
@@ -196,6 +206,8 @@ class WebhookDeliveryListView(TenantAPIView):
 
 
 class WebhookDeliveryDetailView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="Get a webhook delivery",
@@ -208,6 +220,8 @@ class WebhookDeliveryDetailView(TenantAPIView):
 
 
 class WebhookDeliveryReplayView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Replay a webhook delivery",
