@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ApiKey, Role
+from accounts.scopes import all_scopes
 from tests.factories import MembershipFactory
 
 
@@ -16,7 +17,7 @@ def member_client(client, organization):
 
 
 def test_create_key_shows_secret_once(browser_client, organization):
-    response = browser_client.post(reverse("api_key_create"), {"name": "Production server"})
+    response = browser_client.post(reverse("api_key_create"), {"name": "Production server", "scopes": all_scopes()})
     assert response.status_code == 201
     assert response["Cache-Control"].startswith("no-store") or "no-store" in response["Cache-Control"]
     secret = response.context["new_secret"]
@@ -85,3 +86,47 @@ def test_developers_requires_login(client):
     assert client.get(reverse("developers")).status_code == 302
     assert client.post(reverse("api_key_create"), {"name": "x"}).status_code == 302
     assert not ApiKey.objects.exists()
+
+
+def test_the_form_offers_every_scope_ticked_and_a_read_only_button(browser_client):
+    page = browser_client.get(reverse("developers")).content.decode()
+    for scope in all_scopes():
+        assert f'value="{scope}"' in page
+    assert page.count('name="scopes"') == len(all_scopes()) and page.count("checked") >= len(all_scopes())
+    assert 'name="preset" value="read_only"' in page and "Create read-only key</button>" in page
+
+
+def test_read_only_button_creates_a_read_only_key_whatever_is_ticked(browser_client, organization):
+    response = browser_client.post(
+        reverse("api_key_create"), {"name": "Dashboard", "scopes": all_scopes(), "preset": "read_only"}
+    )
+    assert response.status_code == 201
+    key = ApiKey.objects.get(organization=organization)
+    assert key.scopes == ["generations:read", "end_users:read", "usage", "webhooks:read"] and key.is_read_only
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.context['new_secret']}")
+    assert api.get("/api/v1/generations/").status_code == 200
+    refused = api.post("/api/v1/generations/", {"prompt": "x"}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["required_scope"] == "generations:write"
+    listed = browser_client.get(reverse("developers")).content.decode().split(f'id="key-{key.pk}"')[1].split("</tr>")[0]
+    assert "Read-only" in listed and "generations:read, end_users:read, usage, webhooks:read" in listed
+
+
+def test_ticked_scopes_are_the_keys_scopes(browser_client, organization):
+    response = browser_client.post(
+        reverse("api_key_create"), {"name": "Renderer", "scopes": ["generations:write", "generations:read"]}
+    )
+    assert response.status_code == 201
+    assert ApiKey.objects.get(organization=organization).scopes == ["generations:read", "generations:write"]
+
+
+def test_no_scope_ticked_is_refused_next_to_the_boxes(browser_client, organization):
+    response = browser_client.post(reverse("api_key_create"), {"name": "Nothing"})
+    assert response.status_code == 400
+    assert "Tick at least one scope" in response.content.decode()
+    assert not ApiKey.objects.exists()
+
+
+def test_an_unknown_scope_is_refused(browser_client, organization):
+    response = browser_client.post(reverse("api_key_create"), {"name": "Sneaky", "scopes": ["admin"]})
+    assert response.status_code == 400 and not ApiKey.objects.exists()
