@@ -48,7 +48,7 @@ class ApiKeyForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         label="Scopes",
         required=False,
-        choices=[(scope, f"{scope}: {what}") for scope, what in scopes.SCOPES.items()],
+        choices=list(scopes.SCOPES.items()),
         initial=scopes.all_scopes,
         widget=forms.CheckboxSelectMultiple,
         help_text="What the key may call; a call outside them answers 403 insufficient_scope.",

@@ -131,6 +131,10 @@ class ApiKey(models.Model):
         return is_read_only(self.scopes)
 
     @property
+    def has_all_scopes(self) -> bool:
+        return set(self.scopes) >= set(all_scopes())
+
+    @property
     def is_active(self) -> bool:
         return self.revoked_at is None
 

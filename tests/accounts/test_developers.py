@@ -117,7 +117,15 @@ def test_ticked_scopes_are_the_keys_scopes(browser_client, organization):
         reverse("api_key_create"), {"name": "Renderer", "scopes": ["generations:write", "generations:read"]}
     )
     assert response.status_code == 201
-    assert ApiKey.objects.get(organization=organization).scopes == ["generations:read", "generations:write"]
+    key = ApiKey.objects.get(organization=organization)
+    assert key.scopes == ["generations:read", "generations:write"]
+    row = browser_client.get(reverse("developers")).content.decode().split(f'id="key-{key.pk}"')[1].split("</tr>")[0]
+    assert '<span class="small">generations:read, generations:write</span>' in row
+
+
+def test_a_key_with_every_scope_is_listed_as_full_access(browser_client, api_key):
+    row = browser_client.get(reverse("developers")).content.decode().split(f'id="key-{api_key.pk}"')[1]
+    assert "Full access" in row.split("</tr>")[0]
 
 
 def test_no_scope_ticked_is_refused_next_to_the_boxes(browser_client, organization):
