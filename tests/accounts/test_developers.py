@@ -138,3 +138,14 @@ def test_no_scope_ticked_is_refused_next_to_the_boxes(browser_client, organizati
 def test_an_unknown_scope_is_refused(browser_client, organization):
     response = browser_client.post(reverse("api_key_create"), {"name": "Sneaky", "scopes": ["admin"]})
     assert response.status_code == 400 and not ApiKey.objects.exists()
+
+
+def test_the_admin_shows_each_keys_scopes_in_the_list_and_on_the_key(client, organization):
+    from accounts.models import User
+
+    client.force_login(User.objects.create_superuser(email="ops@example.com", password="pw-ops-12345"))
+    reader, _ = services.api_key_create(organization=organization, name="reader", scopes=["usage", "generations:read"])
+    listing = client.get("/admin/accounts/apikey/").content.decode()
+    assert "generations:read, usage" in listing
+    detail = client.get(f"/admin/accounts/apikey/{reader.pk}/change/").content.decode()
+    assert "generations:read, usage" in detail and 'name="scopes"' not in detail  # shown, not editable
