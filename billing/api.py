@@ -11,6 +11,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import EndUserDetailView, EndUserListView, TenantAPIView
 from billing import prices, selectors, services, usage_export
 from billing.serializers import (
@@ -106,6 +107,7 @@ class EndUserWithUsageDetailView(EndUserDetailView):
 
 class PricingView(TenantAPIView):
     public = True
+    required_scopes = {"GET": scopes.PUBLIC}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -146,6 +148,8 @@ class PricingView(TenantAPIView):
 
 
 class UsageView(TenantAPIView):
+    required_scopes = {"GET": scopes.USAGE}
+
     @extend_schema(
         tags=["Billing"],
         summary="Usage and cost over a period",
@@ -232,6 +236,7 @@ CSV_EXAMPLE = (
 
 class UsageExportView(TenantAPIView):
     content_negotiation_class = _ErrorsAsJSON
+    required_scopes = {"GET": scopes.USAGE}
 
     @extend_schema(
         tags=["Billing"],

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import status
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import TenantAPIView
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, authed_errors, paginate, paginated
 from seedance_saas.idempotency import idempotent
@@ -43,6 +44,8 @@ ENDPOINT_EXAMPLE = OpenApiExample(
 
 
 class WebhookEndpointListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ, "POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook endpoints",
@@ -82,6 +85,9 @@ class WebhookEndpointListView(TenantAPIView):
 
 
 class WebhookEndpointDetailView(TenantAPIView):
+    # The detail shows the signing secret: a credential, so only the full `webhooks` scope reads it.
+    required_scopes = {"GET": scopes.WEBHOOKS, "PATCH": scopes.WEBHOOKS, "DELETE": scopes.WEBHOOKS}
+
     def get_endpoint(self, endpoint_id):
         return selectors.webhook_endpoint_get(organization=self.organization, endpoint_id=endpoint_id)
 
@@ -122,6 +128,8 @@ class WebhookEndpointDetailView(TenantAPIView):
 
 
 class WebhookEndpointRotateSecretView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Rotate the signing secret",
@@ -201,6 +209,8 @@ DELIVERY_EXAMPLE = OpenApiExample(
 
 
 class WebhookDeliveryListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook deliveries",
@@ -225,6 +235,8 @@ class WebhookDeliveryListView(TenantAPIView):
 
 
 class WebhookDeliveryDetailView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="Get a webhook delivery",
@@ -237,6 +249,8 @@ class WebhookDeliveryDetailView(TenantAPIView):
 
 
 class WebhookDeliveryReplayView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Replay a webhook delivery",
