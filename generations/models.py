@@ -47,6 +47,9 @@ class Generation(models.Model):
     )
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    variation_group = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="Shared by variations made together."
+    )
 
     # Inputs, as the catalog normalized them.
     prompt = models.TextField()
@@ -82,6 +85,7 @@ class Generation(models.Model):
     # Results.
     provider_output_url = models.URLField(max_length=2000, blank=True)
     video = models.FileField(upload_to="generations/videos/", blank=True, max_length=255)
+    poster = models.FileField(blank=True, max_length=255, help_text="A still from the video (generations.posters).")
     duration_seconds = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     predict_time = models.FloatField(null=True, blank=True)
     error_code = models.CharField(max_length=50, blank=True)

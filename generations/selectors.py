@@ -78,7 +78,7 @@ def operator_overview(*, now: datetime | None = None) -> dict:
 
 
 def _holds_media(name: str) -> Q:
-    return Q(image=name) | Q(end_image=name) | Q(video=name)
+    return Q(image=name) | Q(end_image=name) | Q(video=name) | Q(poster=name)
 
 
 def media_belongs_to(*, organization_id: int, name: str) -> bool:

@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog, holds, notifications, video
+from generations import catalog, holds, notifications, posters, video
 from generations.catalog import GenerationInputs
 from generations.eachlabs.client import (
     EachlabsError,
@@ -628,6 +628,7 @@ def _commit_success(generation: Generation, *, result: PredictionResult, video_n
             Generation.objects.filter(pk=generation.pk).update(cost=record.amount)
             generation.cost = record.amount
             transaction.on_commit(lambda: _after_terminal(generation.pk), robust=True)
+    posters.poster_attach_quietly(generation=generation)  # only when won; never raises
     if not won:  # another refresh finished it first; ours is a spare copy
         default_storage.delete(video_name)
 
