@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='generation',
             name='variation_group',
-            field=models.UUIDField(blank=True, db_index=True, help_text='Shared by the variations made together (generations.variations).', null=True),
+            field=models.UUIDField(blank=True, db_index=True, help_text='Shared by variations made together.', null=True),
         ),
     ]
