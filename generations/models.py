@@ -161,3 +161,35 @@ class ProviderKeyState(models.Model):
 
     def __str__(self) -> str:
         return f"provider key {self.key_fingerprint[:8]}"
+
+
+class ShareLink(models.Model):
+    """A public, revocable link to one shared thing (`kind` + `target_id`); only the token's SHA-256 is kept.
+
+    `kind` names what is shared ("generation" now; a storyboard's film can register its own kind in
+    generations.sharing without a foreign key from here into an app that imports us).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="share_links")
+    kind = models.CharField(max_length=20, default="generation")
+    target_id = models.UUIDField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the token.")
+    hide_prompt = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "kind", "target_id"], name="share_link_target_idx")]
+
+    def __str__(self) -> str:
+        return f"share link {self.pk} to {self.kind} {self.target_id}"
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
