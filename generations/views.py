@@ -18,6 +18,7 @@ from accounts import services as accounts_services
 from billing import services as billing_services
 from generations import selectors, services, share_views
 from generations.forms import GenerationForm
+from generations.gallery import GalleryFilterForm
 from generations.media_links import LinkRefused, link_check
 from generations.models import IN_FLIGHT, Status
 from seedance_saas.errors import InvalidInput, PaymentRequired, ServiceError
@@ -125,11 +126,14 @@ def generation_list(request: HttpRequest) -> HttpResponse:
     organization = _organization_or_redirect(request)
     if organization is None:
         return redirect("dashboard")
-    status = request.GET.get("status") if request.GET.get("status") in Status.values else None
-    generations = list(selectors.generation_list(organization=organization, status=status)[:100])
+    filters = GalleryFilterForm(request.GET or None)
+    selected = filters.selector_filters() if request.GET else {}
+    generations = list(selectors.generation_list(organization=organization, **selected)[:100])
     context = {
         "generations": generations,
-        "status": status,
+        "filters": filters,
+        "filtered": bool(selected),
+        "status": selected.get("status"),
         "statuses": Status.choices,
         "live": any(generation.status in (Status.QUEUED, *IN_FLIGHT) for generation in generations),
         "poll_s": LIVE_POLL_S,
