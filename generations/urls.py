@@ -11,6 +11,7 @@ urlpatterns = [
     path("app/videos/", views.generation_list, name="generation_list"),
     path("app/videos/new/", views.generation_create, name="generation_create"),
     path("app/videos/new/price/", views.generation_quote, name="generation_quote"),
+    path("app/videos/variations/<uuid:group_id>/", views.variation_group, name="variation_group"),
     path("app/videos/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
     path("app/videos/<uuid:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
     path("app/videos/<uuid:generation_id>/retry/", views.generation_retry, name="generation_retry"),

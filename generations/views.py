@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts_services
 from billing import services as billing_services
-from generations import selectors, services, share_views
+from generations import selectors, services, share_views, variations
 from generations.forms import GenerationForm
 from generations.gallery import GalleryFilterForm
 from generations.media_links import LinkRefused, link_check
@@ -84,7 +84,8 @@ def generation_create(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            generation = services.generation_create(
+            generations = variations.generation_create_many(
+                count=form.cleaned_data.get("variations") or 1,
                 organization=organization,
                 end_user=accounts_services.end_user_for_user(organization=organization, user=request.user),
                 inputs=form.inputs,
@@ -96,11 +97,16 @@ def generation_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refusal.message)
             status = 402
         else:
+            if len(generations) > 1:
+                messages.success(request, f"{len(generations)} variations are queued. This page updates by itself.")
+                return redirect("variation_group", group_id=generations[0].variation_group)
             messages.success(request, "Your video is queued. This page updates by itself.")
-            return redirect("generation_detail", generation_id=generation.pk)
+            return redirect("generation_detail", generation_id=generations[0].pk)
     elif request.method == "POST":
         status = 400
-    context = {"form": form, "quote": _quote(organization, form["resolution"].value(), form["duration"].value())}
+    quote = _quote(organization, form["resolution"].value(), form["duration"].value())
+    count = variations.variations_count(form["variations"].value())
+    context = {"form": form, "quote": quote, "group": variations.group_price(quote, count)}
     return render(request, "generations/create.html", context, status=status)
 
 
@@ -118,7 +124,8 @@ def generation_quote(request: HttpRequest) -> HttpResponse:
     if request.organization is None:
         return HttpResponse(status=204)
     quote = _quote(request.organization, request.GET.get("resolution"), request.GET.get("duration"))
-    return render(request, "generations/_quote.html", {"quote": quote})
+    group = variations.group_price(quote, variations.variations_count(request.GET.get("variations")))
+    return render(request, "generations/_quote.html", {"quote": quote, "group": group})
 
 
 @login_required
@@ -182,3 +189,20 @@ def generation_retry(request: HttpRequest, generation_id) -> HttpResponse:
         return redirect("generation_detail", generation_id=generation.pk)
     messages.success(request, "Retrying as a new generation.")
     return redirect("generation_detail", generation_id=retried.pk)
+
+
+@login_required
+def variation_group(request: HttpRequest, group_id) -> HttpResponse:
+    """Variations side by side, live while any is still being made."""
+    organization = _organization_or_redirect(request)
+    if organization is None:
+        return redirect("dashboard")
+    generations = list(variations.variation_group_list(organization=organization, group_id=group_id))
+    context = {
+        "group_id": group_id,
+        "generations": generations,
+        "live": any(not generation.is_terminal for generation in generations),
+        "poll_s": LIVE_POLL_S,
+    }
+    template = "generations/_variations.html" if request.htmx else "generations/variations.html"
+    return render(request, template, context)
