@@ -46,6 +46,9 @@ GENERATION_EXAMPLE = OpenApiExample(
         "video_url": (
             "https://studio.example/media/generations/videos/0b6f7e2a.mp4?o=7&g=api_key%3A3&e=1795982621&s=Qm9Lx2"
         ),
+        "poster_url": (
+            "https://studio.example/media/generations/posters/7/0b6f7e2a.webp?o=7&g=api_key%3A3&e=1795982621&s=Zx81Qa"
+        ),
         "duration_seconds": 5.0,
         "error": None,
         "retry_of": None,

@@ -104,6 +104,9 @@ class GenerationSerializer(serializers.Serializer):
         allow_null=True,
         help_text="A signed link to our stored copy, valid until `media_expires_at`; null until succeeded.",
     )
+    poster_url = serializers.URLField(
+        allow_null=True, help_text="A signed link to a WebP still of the video (like `video_url`); null until made."
+    )
     duration_seconds = serializers.FloatField(allow_null=True, help_text="Measured length of the video.")
     error = GenerationErrorSerializer(allow_null=True)
     retry_of = serializers.UUIDField(allow_null=True)

@@ -44,6 +44,7 @@ def _sample(index: int, seed: str) -> dict:
         "cost": None,
         "currency": "usd",
         "video_url": None,
+        "poster_url": None,
         "duration_seconds": None,
         "error": None,
         "retry_of": None,
