@@ -160,7 +160,7 @@ def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
         "events": selectors.generation_events(organization=organization, generation=generation),
         "progress": services.generation_progress(generation=generation),
         "poll_s": LIVE_POLL_S,
-        **share_views.detail_context(request, generation),
+        **({} if request.htmx else share_views.detail_context(request, generation)),  # the panel has no links
     }
     template = "generations/_panel.html" if request.htmx else "generations/detail.html"
     return render(request, template, context)

@@ -177,3 +177,12 @@ def test_a_member_of_another_organization_cannot_share_or_revoke(client, api_cli
 
 def test_share_kinds_can_grow():
     assert "generation" in sharing.share_kinds()
+
+
+def test_operators_revoke_from_the_admin(admin_client, api_client, client, video):
+    created = share(api_client, video)
+    response = admin_client.post(
+        "/admin/generations/sharelink/", {"action": "revoke", "_selected_action": [created["id"]]}
+    )
+    assert response.status_code == 302
+    assert client.get(path_of(created["url"])).status_code == 404

@@ -167,3 +167,9 @@ def test_gallery_kind_filter_tells_variations_from_single_videos(browser_client,
     assert single not in page and all(g["id"] in page for g in group)
     page = browser_client.get(reverse("generation_list"), {"kind": "single"}).content.decode()
     assert single in page and not any(g["id"] in page for g in group)
+
+
+def test_another_organizations_member_gets_404_for_the_group_page(client, api_client, other_organization):
+    group = api_client.post(URL, {**BODY, "variations": 2}, format="json").json()["variation_group"]
+    client.force_login(other_organization.memberships.first().user)
+    assert client.get(reverse("variation_group", args=[group])).status_code == 404
