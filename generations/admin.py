@@ -3,8 +3,8 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from generations import services
-from generations.models import Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
+from generations import services, sharing
+from generations.models import Generation, GenerationEvent, ProviderCall, ProviderKeyState, ShareLink, Status
 from seedance_saas.errors import ServiceError
 
 
@@ -160,3 +160,24 @@ class ProviderKeyStateAdmin(admin.ModelAdmin):
     def resume(self, request, queryset):
         services.provider_resume()
         messages.success(request, "Dispatching resumed.")
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    """Operators can see and revoke public links (an abuse report); the token itself is never stored."""
+
+    list_display = ["id", "organization", "kind", "target_id", "hide_prompt", "expires_at", "revoked_at", "created_at"]
+    list_filter = ["kind", "hide_prompt", "created_at"]
+    search_fields = ["=id", "=target_id", "organization__slug"]
+    list_select_related = ["organization"]
+    readonly_fields = [field.name for field in ShareLink._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected share links now")
+    def revoke(self, request, queryset):
+        for link in queryset:
+            sharing.share_link_revoke(share_link=link)
+        self.message_user(request, f"Revoked {queryset.count()} share link(s).", messages.SUCCESS)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiRequest,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
@@ -10,10 +16,11 @@ from rest_framework.response import Response
 from accounts import scopes
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
-from generations import catalog, selectors, services
+from generations import catalog, selectors, services, variations
 from generations.media_links import api_link
 from generations.representation import generation_payload
 from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
+from generations.variation_api import GROUP_EXAMPLE, VariationGroupSerializer, group_payload
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
 from seedance_saas.errors import InvalidInput
 from seedance_saas.idempotency import idempotent
@@ -40,9 +47,13 @@ GENERATION_EXAMPLE = OpenApiExample(
         "video_url": (
             "https://studio.example/media/generations/videos/0b6f7e2a.mp4?o=7&g=api_key%3A3&e=1795982621&s=Qm9Lx2"
         ),
+        "poster_url": (
+            "https://studio.example/media/generations/posters/7/0b6f7e2a.webp?o=7&g=api_key%3A3&e=1795982621&s=Zx81Qa"
+        ),
         "duration_seconds": 5.0,
         "error": None,
         "retry_of": None,
+        "variation_group": None,
         "created_at": "2026-11-24T20:00:00Z",
         "completed_at": "2026-11-24T20:03:41Z",
         "media_expires_at": "2026-11-24T21:03:41Z",
@@ -59,6 +70,20 @@ CREATE_EXAMPLE = OpenApiExample(
         "aspect_ratio": "16:9",
         "generate_audio": True,
         "end_user_id": "customer-42",
+    },
+    request_only=True,
+)
+
+
+VARIATIONS_CREATE_EXAMPLE = OpenApiExample(
+    "three variations",
+    value={
+        "prompt": "The camera slowly pushes in as she turns and smiles",
+        "image_url": "https://partner.example/frames/first.jpg",
+        "resolution": "720p",
+        "duration": "5",
+        "seed": "42",
+        "variations": 3,
     },
     request_only=True,
 )
@@ -110,15 +135,25 @@ class GenerationListView(TenantAPIView):
             "`GET /generations/{id}/` or register a webhook. Send JSON with `image_url` (and optionally "
             "`end_image_url`), or `multipart/form-data` with `image` (and optionally `end_image`) files. "
             "The price is held up front (`estimated_cost`); `cost` is set when it succeeds; failures cost "
-            "nothing. 402 when the spend limit, the end user's limit or billing standing does not allow it."
+            "nothing. 402 when the spend limit, the end user's limit or billing standing does not allow it. "
+            "With `variations` (1-4) it makes that many generations with different seeds and answers 201 with a "
+            "group object (`variation_group`, `count`, `estimated_cost` for all, `generations`); they are "
+            "authorized together, all or none. An `Idempotency-Key` replays the whole answer, group included."
         ),
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request={
             "application/json": GenerationCreateSerializer,
             "multipart/form-data": OpenApiRequest(GenerationCreateSerializer),
         },
-        responses={201: GenerationSerializer, **authed_errors(400, 402, 409, 413, 415)},
-        examples=[CREATE_EXAMPLE, GENERATION_EXAMPLE],
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="GenerationOrVariationGroup",
+                serializers=[GenerationSerializer, VariationGroupSerializer],
+                resource_type_field_name=None,
+            ),
+            **authed_errors(400, 402, 409, 413, 415),
+        },
+        examples=[CREATE_EXAMPLE, VARIATIONS_CREATE_EXAMPLE, GENERATION_EXAMPLE, GROUP_EXAMPLE],
     )
     @idempotent
     def post(self, request):
@@ -147,7 +182,9 @@ class GenerationListView(TenantAPIView):
         if errors:
             message = "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items())
             raise InvalidInput(message, fields=errors)
-        generation = services.generation_create(
+        count = fields.get("variations")
+        created = variations.generation_create_many(
+            count=count or 1,
             organization=self.organization,
             end_user=_resolve_end_user(self.organization, end_user_id),
             inputs=inputs,
@@ -155,7 +192,10 @@ class GenerationListView(TenantAPIView):
             end_image=fields.get("end_image"),
             api_key=self.api_key,
         )
-        return Response(_payload(request, generation), status=status.HTTP_201_CREATED)
+        if count is None:
+            return Response(_payload(request, created[0]), status=status.HTTP_201_CREATED)
+        link_for = lambda name: api_link(name=name, api_key=request.auth)  # noqa: E731
+        return Response(group_payload(created, link_for=link_for), status=status.HTTP_201_CREATED)
 
 
 class GenerationObjectView(TenantAPIView):

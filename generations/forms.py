@@ -50,6 +50,18 @@ class GenerationForm(forms.Form):
         max_length=catalog.MAX_SEED_CHARS,
         help_text="Reuse a seed to get a similar result; reproducibility is best-effort.",
     )
+    variations = forms.TypedChoiceField(
+        label="Variations",
+        coerce=int,
+        required=False,
+        empty_value=1,  # a form (or an older page) that does not send it makes one video
+        initial=1,
+        choices=[(n, str(n)) for n in range(1, 5)],
+        help_text=(
+            "Make 1-4 videos at once, each with a different seed, to compare side by side. A seed does not make "
+            "results identical or predictable. Each variation is priced and billed like one video."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -47,6 +47,9 @@ class Generation(models.Model):
     )
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    variation_group = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="Shared by variations made together."
+    )
 
     # Inputs, as the catalog normalized them.
     prompt = models.TextField()
@@ -82,6 +85,7 @@ class Generation(models.Model):
     # Results.
     provider_output_url = models.URLField(max_length=2000, blank=True)
     video = models.FileField(upload_to="generations/videos/", blank=True, max_length=255)
+    poster = models.FileField(blank=True, max_length=255, help_text="A still from the video (generations.posters).")
     duration_seconds = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     predict_time = models.FloatField(null=True, blank=True)
     error_code = models.CharField(max_length=50, blank=True)
@@ -157,3 +161,35 @@ class ProviderKeyState(models.Model):
 
     def __str__(self) -> str:
         return f"provider key {self.key_fingerprint[:8]}"
+
+
+class ShareLink(models.Model):
+    """A public, revocable link to one shared thing (`kind` + `target_id`); only the token's SHA-256 is kept.
+
+    `kind` names what is shared ("generation" now; a storyboard's film can register its own kind in
+    generations.sharing without a foreign key from here into an app that imports us).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="share_links")
+    kind = models.CharField(max_length=20, default="generation")
+    target_id = models.UUIDField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the token.")
+    hide_prompt = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "kind", "target_id"], name="share_link_target_idx")]
+
+    def __str__(self) -> str:
+        return f"share link {self.pk} to {self.kind} {self.target_id}"
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

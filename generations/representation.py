@@ -50,9 +50,11 @@ def generation_payload(generation: Generation, *, link_for: Callable[[str], Medi
         "cost": _money(generation.cost),
         "currency": CURRENCY,
         "video_url": stored(generation.video),
+        "poster_url": stored(generation.poster),
         "duration_seconds": None if generation.duration_seconds is None else float(generation.duration_seconds),
         "error": error,
         "retry_of": str(generation.retry_of_id) if generation.retry_of_id else None,
+        "variation_group": str(generation.variation_group) if generation.variation_group else None,
         "created_at": _iso(generation.created_at),
         "completed_at": _iso(generation.completed_at),
     }

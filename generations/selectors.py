@@ -30,9 +30,14 @@ def generation_list(
     end_user_id: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    kind: str | None = None,
 ) -> QuerySet[Generation]:
-    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id)."""
+    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id); `kind` is single or variations."""
     generations = Generation.objects.filter(organization=organization).select_related("end_user")
+    if kind == "single":
+        generations = generations.filter(variation_group__isnull=True)
+    elif kind == "variations":
+        generations = generations.filter(variation_group__isnull=False)
     if status:
         generations = generations.filter(status=status)
     if end_user_id:
@@ -79,7 +84,7 @@ def operator_overview(*, now: datetime | None = None) -> dict:
 
 
 def _holds_media(name: str) -> Q:
-    return Q(image=name) | Q(end_image=name) | Q(video=name)
+    return Q(image=name) | Q(end_image=name) | Q(video=name) | Q(poster=name)
 
 
 def media_belongs_to(*, organization_id: int, name: str) -> bool:

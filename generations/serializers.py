@@ -56,6 +56,16 @@ class GenerationCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Your own id for the person (created on first use); absent means the organization's default.",
     )
+    variations = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=4,
+        help_text=(
+            "1-4 generations of these inputs, each with a different seed (the first keeps `seed` if given), "
+            "grouped and authorized together (402 for all when they do not all fit the limits). With this "
+            "field the answer is a group object, not a generation. Seeds do not make results identical."
+        ),
+    )
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)
@@ -94,9 +104,13 @@ class GenerationSerializer(serializers.Serializer):
         allow_null=True,
         help_text="A signed link to our stored copy, valid until `media_expires_at`; null until succeeded.",
     )
+    poster_url = serializers.URLField(
+        allow_null=True, help_text="A signed link to a WebP still of the video (like `video_url`); null until made."
+    )
     duration_seconds = serializers.FloatField(allow_null=True, help_text="Measured length of the video.")
     error = GenerationErrorSerializer(allow_null=True)
     retry_of = serializers.UUIDField(allow_null=True)
+    variation_group = serializers.UUIDField(allow_null=True, help_text="Set when made as one of several variations.")
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     media_expires_at = serializers.DateTimeField(

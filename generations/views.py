@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts_services
 from billing import services as billing_services
-from generations import selectors, services
+from generations import selectors, services, share_views, variations
 from generations.forms import GenerationForm
+from generations.gallery import GalleryFilterForm
 from generations.media_links import LinkRefused, link_check
 from generations.models import IN_FLIGHT, Status
 from seedance_saas.errors import InvalidInput, PaymentRequired, ServiceError
@@ -83,7 +84,8 @@ def generation_create(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            generation = services.generation_create(
+            generations = variations.generation_create_many(
+                count=form.cleaned_data.get("variations") or 1,
                 organization=organization,
                 end_user=accounts_services.end_user_for_user(organization=organization, user=request.user),
                 inputs=form.inputs,
@@ -95,11 +97,16 @@ def generation_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, refusal.message)
             status = 402
         else:
+            if len(generations) > 1:
+                messages.success(request, f"{len(generations)} variations are queued. This page updates by itself.")
+                return redirect("variation_group", group_id=generations[0].variation_group)
             messages.success(request, "Your video is queued. This page updates by itself.")
-            return redirect("generation_detail", generation_id=generation.pk)
+            return redirect("generation_detail", generation_id=generations[0].pk)
     elif request.method == "POST":
         status = 400
-    context = {"form": form, "quote": _quote(organization, form["resolution"].value(), form["duration"].value())}
+    quote = _quote(organization, form["resolution"].value(), form["duration"].value())
+    count = variations.variations_count(form["variations"].value())
+    context = {"form": form, "quote": quote, "group": variations.group_price(quote, count)}
     return render(request, "generations/create.html", context, status=status)
 
 
@@ -117,7 +124,8 @@ def generation_quote(request: HttpRequest) -> HttpResponse:
     if request.organization is None:
         return HttpResponse(status=204)
     quote = _quote(request.organization, request.GET.get("resolution"), request.GET.get("duration"))
-    return render(request, "generations/_quote.html", {"quote": quote})
+    group = variations.group_price(quote, variations.variations_count(request.GET.get("variations")))
+    return render(request, "generations/_quote.html", {"quote": quote, "group": group})
 
 
 @login_required
@@ -125,11 +133,14 @@ def generation_list(request: HttpRequest) -> HttpResponse:
     organization = _organization_or_redirect(request)
     if organization is None:
         return redirect("dashboard")
-    status = request.GET.get("status") if request.GET.get("status") in Status.values else None
-    generations = list(selectors.generation_list(organization=organization, status=status)[:100])
+    filters = GalleryFilterForm(request.GET or None)
+    selected = filters.selector_filters() if request.GET else {}
+    generations = list(selectors.generation_list(organization=organization, **selected)[:100])
     context = {
         "generations": generations,
-        "status": status,
+        "filters": filters,
+        "filtered": bool(selected),
+        "status": selected.get("status"),
         "statuses": Status.choices,
         "live": any(generation.status in (Status.QUEUED, *IN_FLIGHT) for generation in generations),
         "poll_s": LIVE_POLL_S,
@@ -149,6 +160,7 @@ def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
         "events": selectors.generation_events(organization=organization, generation=generation),
         "progress": services.generation_progress(generation=generation),
         "poll_s": LIVE_POLL_S,
+        **({} if request.htmx else share_views.detail_context(request, generation)),  # the panel has no links
     }
     template = "generations/_panel.html" if request.htmx else "generations/detail.html"
     return render(request, template, context)
@@ -177,3 +189,20 @@ def generation_retry(request: HttpRequest, generation_id) -> HttpResponse:
         return redirect("generation_detail", generation_id=generation.pk)
     messages.success(request, "Retrying as a new generation.")
     return redirect("generation_detail", generation_id=retried.pk)
+
+
+@login_required
+def variation_group(request: HttpRequest, group_id) -> HttpResponse:
+    """Variations side by side, live while any is still being made."""
+    organization = _organization_or_redirect(request)
+    if organization is None:
+        return redirect("dashboard")
+    generations = list(variations.variation_group_list(organization=organization, group_id=group_id))
+    context = {
+        "group_id": group_id,
+        "generations": generations,
+        "live": any(not generation.is_terminal for generation in generations),
+        "poll_s": LIVE_POLL_S,
+    }
+    template = "generations/_variations.html" if request.htmx else "generations/variations.html"
+    return render(request, template, context)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from billing import api as billing_api
 from generations import api as generations_api
+from generations import share_api, variation_api
 from seedance_saas.errors import api_not_found
 from webhooks import api as webhooks_api
 
@@ -22,6 +23,14 @@ v1 = [
         generations_api.GenerationRetryView.as_view(),
         name="generation-retry",
     ),
+    path(
+        "variation-groups/<uuid:group_id>/",
+        variation_api.VariationGroupDetailView.as_view(),
+        name="variation-group-detail",
+    ),
+    path("share-links/", share_api.ShareLinkListView.as_view(), name="share-link-list"),
+    path("share-links/<uuid:share_link_id>/", share_api.ShareLinkDetailView.as_view(), name="share-link-detail"),
+    path("share-links/<uuid:share_link_id>/revoke/", share_api.ShareLinkRevokeView.as_view(), name="share-link-revoke"),
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
     path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
     path("usage/", billing_api.UsageView.as_view(), name="usage"),

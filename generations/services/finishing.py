@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import services as billing
-from generations import video
+from generations import posters, video
 from generations.eachlabs.client import EachlabsError, PredictionResult, ProviderNotFound, get_client
 from generations.models import Generation, ProviderCall, Status
 from generations.services.polling import schedule_poll
@@ -64,14 +64,17 @@ def finish_success(generation: Generation, result: PredictionResult) -> None:
                 from_=(Status.PROCESSING,),
             )
             return
+        poster_name = posters.poster_store_quietly(video_file=buffer, generation=generation)
         buffer.seek(0)
         name = default_storage.save(
             f"generations/videos/{generation.organization_id}/{secrets.token_hex(16)}.mp4", File(buffer)
         )
-    commit_success(generation, result=result, video_name=name, measured_s=measured_s)
+    commit_success(generation, result=result, video_name=name, measured_s=measured_s, poster_name=poster_name)
 
 
-def commit_success(generation: Generation, *, result: PredictionResult, video_name: str, measured_s: Decimal) -> None:
+def commit_success(
+    generation: Generation, *, result: PredictionResult, video_name: str, measured_s: Decimal, poster_name: str = ""
+) -> None:
     now = timezone.now()
     with transaction.atomic():
         won = transition(
@@ -80,6 +83,7 @@ def commit_success(generation: Generation, *, result: PredictionResult, video_na
             reason=f"video ready ({measured_s} s)",
             from_=(Status.PROCESSING,),
             video=video_name,
+            poster=poster_name,
             duration_seconds=measured_s,
             predict_time=result.predict_time,
             provider_output_url=result.output or "",
@@ -92,4 +96,6 @@ def commit_success(generation: Generation, *, result: PredictionResult, video_na
             generation.cost = record.amount
             transaction.on_commit(lambda: after_terminal(generation.pk), robust=True)
     if not won:  # another refresh finished it first; ours is a spare copy
-        default_storage.delete(video_name)
+        for name in (video_name, poster_name):
+            if name:
+                default_storage.delete(name)

@@ -164,7 +164,7 @@ def test_make_a_video_watch_it_finish_play_it_and_see_the_spend(page, new_page, 
     assert download.suggested_filename.endswith(".mp4") and body[4:8] == b"ftyp" and len(body) > 1000
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Videos").click()
-    row = page.locator(f'tr[data-generation="{generation.pk}"]')
+    row = page.locator(f'[data-generation="{generation.pk}"]')
     expect(row.get_by_test_id("status")).to_have_text("Succeeded")
     assert f"${generation.cost:.2f}" in row.inner_text()
     screenshot(page, "33-videos-list")
