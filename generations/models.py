@@ -47,6 +47,14 @@ class Generation(models.Model):
     )
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    continues = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="continuations",
+        help_text="The video whose last frame is this one's first frame.",
+    )
 
     # Inputs, as the catalog normalized them.
     prompt = models.TextField()

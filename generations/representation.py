@@ -53,6 +53,7 @@ def generation_payload(generation: Generation, *, link_for: Callable[[str], Medi
         "duration_seconds": None if generation.duration_seconds is None else float(generation.duration_seconds),
         "error": error,
         "retry_of": str(generation.retry_of_id) if generation.retry_of_id else None,
+        "continues": str(generation.continues_id) if generation.continues_id else None,
         "created_at": _iso(generation.created_at),
         "completed_at": _iso(generation.completed_at),
     }

@@ -56,6 +56,14 @@ class GenerationCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Your own id for the person (created on first use); absent means the organization's default.",
     )
+    continue_from = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Continue this succeeded generation of yours: its last frame becomes the first frame (send no image "
+            "then); resolution and aspect ratio default to its own. 404 if unknown, 409 if it has not succeeded."
+        ),
+    )
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)
@@ -97,6 +105,9 @@ class GenerationSerializer(serializers.Serializer):
     duration_seconds = serializers.FloatField(allow_null=True, help_text="Measured length of the video.")
     error = GenerationErrorSerializer(allow_null=True)
     retry_of = serializers.UUIDField(allow_null=True)
+    continues = serializers.UUIDField(
+        allow_null=True, help_text="The generation whose last frame this one starts from (`continue_from`)."
+    )
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     media_expires_at = serializers.DateTimeField(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from generations import views
+from generations import views, views_continue
 
 urlpatterns = [
     # Signed links only (generations.media_links); the path is the storage name so downloads keep it.
@@ -14,4 +14,5 @@ urlpatterns = [
     path("app/videos/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
     path("app/videos/<uuid:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
     path("app/videos/<uuid:generation_id>/retry/", views.generation_retry, name="generation_retry"),
+    path("app/videos/<uuid:generation_id>/continue/", views_continue.generation_continue, name="generation_continue"),
 ]

@@ -36,7 +36,7 @@ BODY = {
 FIELDS = {
     "id", "status", "prompt", "image_url", "end_image_url", "resolution", "duration", "aspect_ratio",
     "generate_audio", "seed", "end_user_id", "estimated_cost", "cost", "currency", "video_url",
-    "duration_seconds", "error", "retry_of", "created_at", "completed_at", "media_expires_at",
+    "duration_seconds", "error", "retry_of", "continues", "created_at", "completed_at", "media_expires_at",
 }  # fmt: skip
 
 
