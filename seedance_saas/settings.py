@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "billing",
     "webhooks",
     "generations",
+    "storyboards",
     # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
     "django_q",
 ]

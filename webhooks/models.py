@@ -8,7 +8,13 @@ from django.db import models
 
 from accounts.models import Organization
 
-EVENT_TYPES = ["generation.succeeded", "generation.failed", "generation.canceled"]
+EVENT_TYPES = [
+    "generation.succeeded",
+    "generation.failed",
+    "generation.canceled",
+    "storyboard.succeeded",
+    "storyboard.failed",
+]
 
 
 def _all_event_types() -> list[str]:
