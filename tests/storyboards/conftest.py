@@ -40,16 +40,16 @@ def committing():
     return TestCase.captureOnCommitCallbacks(execute=True)
 
 
-def run(simulator, *, rounds: int = 12) -> None:
+def run(sim, *, rounds: int = 12) -> None:
     """Dispatch, let the provider finish, deliver its webhooks; again, until nothing moves."""
     for _ in range(rounds):
         with committing():
             generations.dispatch_pending()
         if not Generation.objects.filter(status__in=(Status.QUEUED, Status.SUBMITTING, Status.PROCESSING)).exists():
             break
-        simulator.advance(simulator.config.latency_s + 1)
+        sim.advance(sim.config.latency_s + 1)
         with committing():
-            simulator.deliver_webhooks()
+            sim.deliver_webhooks()
 
 
 def reload(storyboard) -> Storyboard:
