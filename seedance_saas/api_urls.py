@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from billing import api as billing_api
 from generations import api as generations_api
 from seedance_saas.errors import api_not_found
+from storyboards import api as storyboards_api
 from webhooks import api as webhooks_api
 
 v1 = [
@@ -21,6 +22,17 @@ v1 = [
         "generations/<uuid:generation_id>/retry/",
         generations_api.GenerationRetryView.as_view(),
         name="generation-retry",
+    ),
+    path("storyboards/", storyboards_api.StoryboardListView.as_view(), name="storyboard-list"),
+    path(
+        "storyboards/<uuid:storyboard_id>/",
+        storyboards_api.StoryboardDetailView.as_view(),
+        name="storyboard-detail",
+    ),
+    path(
+        "storyboards/<uuid:storyboard_id>/shots/<int:position>/retry/",
+        storyboards_api.StoryboardShotRetryView.as_view(),
+        name="storyboard-shot-retry",
     ),
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
     path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
