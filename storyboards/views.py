@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -99,7 +101,8 @@ def storyboard_detail(request: HttpRequest, storyboard_id) -> HttpResponse:
         return redirect("dashboard")
     storyboard = selectors.storyboard_get(organization=request.organization, storyboard_id=storyboard_id)
     shots = selectors.storyboard_shots(storyboard=storyboard)
-    context = {"storyboard": storyboard, "shots": shots, "poll_s": LIVE_POLL_S}
+    charged = sum((s.generation.cost for s in shots if s.generation is not None and s.generation.cost), Decimal(0))
+    context = {"storyboard": storyboard, "shots": shots, "poll_s": LIVE_POLL_S, "charged": charged}
     template = "storyboards/_progress.html" if request.htmx else "storyboards/detail.html"
     return render(request, template, context)
 
