@@ -47,9 +47,9 @@ def test_lay_out_a_storyboard_watch_the_shots_and_play_the_film(
     logged_in_page,
     new_page,
     e2e_user,
-    simulator,
+    simulator,  # noqa: F811
     tmp_path,
-    screenshot,  # noqa: F811
+    screenshot,
 ):
     page = logged_in_page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Storyboards").click()
