@@ -50,6 +50,14 @@ def storyboards_running_ids() -> list[uuid.UUID]:
     return list(Storyboard.objects.filter(status=StoryboardStatus.RUNNING).values_list("pk", flat=True)[:500])
 
 
+def storyboards_stitching_ids(*, updated_before) -> list[uuid.UUID]:
+    return list(
+        Storyboard.objects.filter(status=StoryboardStatus.STITCHING, updated_at__lt=updated_before).values_list(
+            "pk", flat=True
+        )[:100]
+    )
+
+
 def storyboard_for_generation(*, generation_id) -> uuid.UUID | None:
     return (
         Shot.objects.filter(Q(planned_generation_id=generation_id) | Q(generation_id=generation_id))

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
@@ -23,7 +21,7 @@ from generations import services as generations
 from generations.models import Generation
 from generations.models import Status as GenerationStatus
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, ServiceError
-from storyboards import events, selectors, stitching
+from storyboards import events, selectors
 from storyboards.models import MAX_SHOTS, MIN_SHOTS, SHOT_OPEN, Shot, ShotStatus, Storyboard, StoryboardStatus
 
 logger = logging.getLogger(__name__)
@@ -148,7 +146,8 @@ def storyboard_create(
                     resolution=storyboard.resolution,
                     duration=row.duration,
                 )
-            transaction.on_commit(lambda: advance_enqueue(storyboard_id=storyboard.pk))
+            # Robust: with the broker down the storyboard is still created; the minute schedule starts it.
+            transaction.on_commit(lambda: advance_enqueue(storyboard_id=storyboard.pk), robust=True)
     except Exception:
         for row in rows:
             if row.image:
@@ -275,9 +274,11 @@ def _conclude(storyboard: Storyboard) -> None:
         return
     if any(s.status in SHOT_OPEN for s in shots):
         return
-    failed = next(s for s in shots if s.status == ShotStatus.FAILED)
+    failed = next((s for s in shots if s.status == ShotStatus.FAILED), None) or next(
+        s for s in shots if s.status != ShotStatus.SUCCEEDED
+    )
     message = f"Shot {failed.position} failed: {failed.error_message}"
-    _end(
+    storyboard_end(
         storyboard,
         status=StoryboardStatus.FAILED,
         from_=StoryboardStatus.RUNNING,
@@ -286,7 +287,7 @@ def _conclude(storyboard: Storyboard) -> None:
     )
 
 
-def _end(storyboard: Storyboard, *, status: str, from_: str, **fields) -> bool:
+def storyboard_end(storyboard: Storyboard, *, status: str, from_: str, **fields) -> bool:
     now = timezone.now()
     with transaction.atomic():
         won = Storyboard.objects.filter(pk=storyboard.pk, status=from_).update(
@@ -301,12 +302,21 @@ def _end(storyboard: Storyboard, *, status: str, from_: str, **fields) -> bool:
     return bool(won)
 
 
+STITCH_STALE = timedelta(minutes=15)
+
+
 def storyboards_advance_due() -> int:
-    """The minute schedule: advance every running storyboard (the signal's safety net)."""
+    """The minute schedule: advance every running storyboard (the signal's safety net), and stitch again one whose
+    stitch task was lost with its worker (a second stitch is harmless: the finish is compare-and-set)."""
     count = 0
     for storyboard_id in selectors.storyboards_running_ids():
         storyboard_advance(storyboard_id=storyboard_id)
         count += 1
+    now = timezone.now()
+    for storyboard_id in selectors.storyboards_stitching_ids(updated_before=now - STITCH_STALE):
+        if Storyboard.objects.filter(pk=storyboard_id, status=StoryboardStatus.STITCHING).update(updated_at=now):
+            async_task("storyboards.tasks.stitch", str(storyboard_id), task_name="storyboard-stitch")
+            count += 1
     return count
 
 
@@ -356,57 +366,6 @@ def storyboard_shot_retry(*, storyboard: Storyboard, position: int) -> Storyboar
         Storyboard.objects.filter(pk=storyboard.pk).update(
             status=StoryboardStatus.RUNNING, error_code="", error_message="", completed_at=None
         )
-        transaction.on_commit(lambda: advance_enqueue(storyboard_id=storyboard.pk))
+        transaction.on_commit(lambda: advance_enqueue(storyboard_id=storyboard.pk), robust=True)
     storyboard.refresh_from_db()
-    return storyboard
-
-
-# --- Stitching ----------------------------------------------------------------------
-
-
-def storyboard_stitch(*, storyboard_id: uuid.UUID | str) -> Storyboard:
-    """Join the shots' stored videos into the film and its poster (a task: ffmpeg takes seconds). Free of charge."""
-    storyboard = Storyboard.objects.select_related("organization").get(pk=storyboard_id)
-    if storyboard.status != StoryboardStatus.STITCHING:
-        return storyboard
-    shots = list(storyboard.shots.select_related("generation"))
-    with tempfile.TemporaryDirectory(prefix="stitch-") as work:
-        work_dir = Path(work)
-        clips = []
-        for shot in shots:
-            clip = work_dir / f"shot-{shot.position}.mp4"
-            with default_storage.open(shot.generation.video.name, "rb") as stored, open(clip, "wb") as local:
-                for chunk in iter(lambda: stored.read(1 << 20), b""):  # noqa: B023 -- used at once
-                    local.write(chunk)
-            clips.append(clip)
-        film_path, poster_path = work_dir / "film.mp4", work_dir / "poster.jpg"
-        try:
-            seconds = stitching.stitch(clips=clips, output=film_path)
-            stitching.poster_jpeg(film=film_path, output=poster_path)
-        except stitching.StitchError as error:
-            logger.error("storyboard %s could not be stitched: %s", storyboard.pk, error)
-            _end(
-                storyboard,
-                status=StoryboardStatus.FAILED,
-                from_=StoryboardStatus.STITCHING,
-                error_code="stitch_failed",
-                error_message=f"The shots could not be joined: {error}",
-            )
-            return storyboard
-        folder = f"storyboards/films/{storyboard.organization_id}/{uuid.uuid4().hex}"
-        with open(film_path, "rb") as film:
-            film_name = default_storage.save(f"{folder}/film.mp4", File(film))
-        with open(poster_path, "rb") as poster:
-            poster_name = default_storage.save(f"{folder}/poster.jpg", File(poster))
-    duration = Decimal(str(seconds)).quantize(Decimal("0.001"))
-    if not _end(
-        storyboard,
-        status=StoryboardStatus.SUCCEEDED,
-        from_=StoryboardStatus.STITCHING,
-        film=film_name,
-        poster=poster_name,
-        duration_seconds=duration,
-    ):
-        default_storage.delete(film_name)
-        default_storage.delete(poster_name)
     return storyboard

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storyboards import services
+from storyboards import film, services
 
 
 def advance(storyboard_id: str) -> None:
@@ -14,4 +14,4 @@ def advance_all() -> int:
 
 
 def stitch(storyboard_id: str) -> None:
-    services.storyboard_stitch(storyboard_id=storyboard_id)
+    film.storyboard_stitch(storyboard_id=storyboard_id)

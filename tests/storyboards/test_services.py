@@ -135,3 +135,17 @@ def test_the_hold_sweeper_keeps_the_holds_of_shots_not_started_yet(organization,
     waiting = storyboard.shots.get(position=2)
     assert SpendAuthorization.objects.get(source_id=waiting.planned_generation_id).state == AuthorizationState.HELD
     assert Decimal(0) < storyboard.estimated_cost
+
+
+def test_the_minute_schedule_advances_a_storyboard_whose_signal_was_lost(organization, simulator):
+    from accounts import services as accounts_services
+
+    end_user = accounts_services.end_user_default(organization=organization)
+    # Created without running its on-commit callbacks: the advance it enqueues is lost, as with a killed worker.
+    storyboard = services.storyboard_create(
+        organization=organization, end_user=end_user, shots=[shot(), shot(chained=True)], resolution="480p"
+    )
+    assert list(storyboard.shots.values_list("status", flat=True)) == ["waiting", "waiting"]
+    assert services.storyboards_advance_due() == 1
+    assert list(storyboard.shots.values_list("status", flat=True)) == ["running", "waiting"]
+    assert Generation.objects.get().pk == storyboard.shots.get(position=1).planned_generation_id
