@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0004_notify_opt_out'),
+        ('accounts', '0002_invitations_idempotency'),
         ('generations', '0004_generation_continues'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
