@@ -126,3 +126,51 @@ def test_lay_out_a_storyboard_watch_the_shots_and_play_the_film(
         screenshot(phone, name)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
+
+
+def test_continue_a_clip_from_its_last_frame_and_see_the_chain(
+    logged_in_page,
+    new_page,
+    e2e_user,
+    simulator,  # noqa: F811
+    tmp_path,
+    screenshot,
+):
+    from accounts import services as accounts_services
+    from generations.catalog import validate_inputs
+    from generations.models import Generation
+    from tests.generations.test_lifecycle import png_upload
+
+    image = png_upload(size=(320, 180))
+    inputs = validate_inputs(prompt="A red square drifts", duration="4", resolution="480p", image=image)
+    end_user = accounts_services.end_user_default(organization=e2e_user.organization)
+    source = generations.generation_create(
+        organization=e2e_user.organization, end_user=end_user, inputs=inputs, image=image
+    )
+    generations.dispatch_pending()
+    simulator.advance(simulator.config.latency_s + 1)
+    simulator.deliver_webhooks()
+
+    page = logged_in_page
+    page.goto(f"/app/videos/{source.pk}/")
+    page.get_by_test_id("continue").click()
+    page.wait_for_url(f"**/app/videos/{source.pk}/continue/")
+    assert_fields_labelled(page)
+    page.get_by_label("Prompt", exact=True).fill("The square spins and flies away")
+    page.get_by_label("Duration").select_option("6")
+    expect(page.get_by_test_id("price")).to_contain_text("6 s")
+    screenshot(page, "56-continue-form")
+    page.get_by_role("button", name="Continue the video").click()
+    page.wait_for_url(re.compile(r"/app/videos/[0-9a-f-]{36}/$"))
+    continued = Generation.objects.get(continues=source)
+    assert continued.duration == "6" and continued.image.name.endswith(".jpg")
+    chain = page.get_by_test_id("chain")
+    expect(chain).to_contain_text("A red square drifts")
+    expect(chain).to_contain_text("The square spins and flies away")
+    screenshot(page, "57-continue-chain")
+
+    phone = new_page(viewport=PHONE)
+    log_in(phone, e2e_user.email)
+    phone.goto(f"/app/videos/{source.pk}/continue/")
+    screenshot(phone, "58-phone-continue-form")
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
