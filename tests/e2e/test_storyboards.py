@@ -52,7 +52,8 @@ def test_lay_out_a_storyboard_watch_the_shots_and_play_the_film(
     screenshot,
 ):
     page = logged_in_page
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Storyboards").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Videos").click()
+    page.get_by_role("link", name="Storyboards").click()
     page.get_by_role("link", name="New storyboard").click()
     page.wait_for_url("**/app/storyboards/new/")
     assert_fields_labelled(page)
