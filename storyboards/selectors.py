@@ -46,6 +46,10 @@ def shot_generation(*, shot: Shot) -> Generation:
     return Generation.objects.get(pk=shot.planned_generation_id)
 
 
+def shot_generation_exists(*, shot: Shot) -> bool:
+    return Generation.objects.filter(pk=shot.planned_generation_id).exists()
+
+
 def storyboards_running_ids() -> list[uuid.UUID]:
     return list(Storyboard.objects.filter(status=StoryboardStatus.RUNNING).values_list("pk", flat=True)[:500])
 

@@ -242,6 +242,15 @@ def _start(storyboard: Storyboard, shot: Shot, *, previous: Shot | None) -> None
         logger.warning("storyboard %s shot %s could not start: %s", storyboard.pk, shot.position, error.message)
         _fail_unstarted(shot, code=error.code, message=error.message)
         return
+    except Exception:
+        # Storage or database trouble: give the claim back so the next advance (the minute schedule) tries again.
+        logger.exception(
+            "storyboard %s shot %s: start interrupted; it will be tried again", storyboard.pk, shot.position
+        )
+        if not selectors.shot_generation_exists(shot=shot):
+            Shot.objects.filter(pk=shot.pk, status=ShotStatus.RUNNING).update(status=ShotStatus.WAITING)
+            shot.status = ShotStatus.WAITING
+        return
     Shot.objects.filter(pk=shot.pk).update(generation=generation)
     shot.generation = generation
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import av
@@ -149,3 +150,22 @@ def test_the_minute_schedule_advances_a_storyboard_whose_signal_was_lost(organiz
     assert services.storyboards_advance_due() == 1
     assert list(storyboard.shots.values_list("status", flat=True)) == ["running", "waiting"]
     assert Generation.objects.get().pk == storyboard.shots.get(position=1).planned_generation_id
+
+
+def test_a_start_interrupted_by_storage_trouble_gives_the_shot_back_to_the_next_advance(organization, simulator):
+    from django.core.files.storage import default_storage
+
+    from accounts import services as accounts_services
+
+    end_user = accounts_services.end_user_default(organization=organization)
+    storyboard = services.storyboard_create(
+        organization=organization, end_user=end_user, shots=[shot(), shot(chained=True)], resolution="480p"
+    )
+    first = storyboard.shots.get(position=1)
+    stored = default_storage.open(first.image.name, "rb").read()
+    default_storage.delete(first.image.name)  # the storage cannot give the frame back for now
+    services.storyboards_advance_due()
+    assert storyboard.shots.get(position=1).status == ShotStatus.WAITING and not Generation.objects.exists()
+    default_storage.save(first.image.name, io.BytesIO(stored))
+    services.storyboards_advance_due()
+    assert storyboard.shots.get(position=1).status == ShotStatus.RUNNING and Generation.objects.count() == 1
