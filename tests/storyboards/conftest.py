@@ -3,11 +3,13 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.test import TestCase
 
 from accounts import services as accounts_services
 from generations import services as generations
 from generations.models import Generation, Status
+from generations.services import DISPATCH_WAKE_CACHE_KEY
 from storyboards import services
 from storyboards.models import Storyboard
 from tests.billing.conftest import stripe_server, subscribed_org, synced_stripe  # noqa: F401
@@ -18,6 +20,14 @@ from tests.generations.test_lifecycle import png_upload
 @pytest.fixture(autouse=True)
 def generous_trial(settings):
     settings.TRIAL_CREDIT_USD = Decimal(1000)
+
+
+@pytest.fixture(autouse=True)
+def dispatch_only_when_the_test_says(_isolated):
+    """Generations are sent to the provider only by the driver's dispatch_pending(), never by a wake-up enqueued
+    when a chained shot is created: a failure injected for "the next create" then hits the shot the test means,
+    however slow the machine (a wake-up is skipped within a second of the last one, so timing would decide)."""
+    cache.set(DISPATCH_WAKE_CACHE_KEY, True, timeout=3600)
 
 
 def shot(prompt="a shot", duration="4", *, chained=False, color=(200, 40, 40)) -> services.ShotInput:
