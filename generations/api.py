@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts import scopes
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
-from generations import catalog, selectors, services, variations
+from generations import catalog, continuation, selectors, services, variations
 from generations.media_links import api_link
 from generations.representation import generation_payload
 from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
@@ -54,6 +54,7 @@ GENERATION_EXAMPLE = OpenApiExample(
         "error": None,
         "retry_of": None,
         "variation_group": None,
+        "continues": None,
         "created_at": "2026-11-24T20:00:00Z",
         "completed_at": "2026-11-24T20:03:41Z",
         "media_expires_at": "2026-11-24T21:03:41Z",
@@ -69,6 +70,16 @@ CREATE_EXAMPLE = OpenApiExample(
         "duration": "5",
         "aspect_ratio": "16:9",
         "generate_audio": True,
+        "end_user_id": "customer-42",
+    },
+    request_only=True,
+)
+CONTINUE_EXAMPLE = OpenApiExample(
+    "continue a succeeded clip",
+    value={
+        "continue_from": "0b6f7e2a-3c4d-4e5f-8a9b-1c2d3e4f5a6b",
+        "prompt": "She walks out of the frame to the left",
+        "duration": "6",
         "end_user_id": "customer-42",
     },
     request_only=True,
@@ -133,7 +144,8 @@ class GenerationListView(TenantAPIView):
         description=(
             "Queues an image-to-video job and answers 201 with it (`status: queued`); poll "
             "`GET /generations/{id}/` or register a webhook. Send JSON with `image_url` (and optionally "
-            "`end_image_url`), or `multipart/form-data` with `image` (and optionally `end_image`) files. "
+            "`end_image_url`), or `multipart/form-data` with `image` (and optionally `end_image`) files; or "
+            "`continue_from` a succeeded generation of yours, whose last frame becomes the first frame. "
             "The price is held up front (`estimated_cost`); `cost` is set when it succeeds; failures cost "
             "nothing. 402 when the spend limit, the end user's limit or billing standing does not allow it. "
             "With `variations` (1-4) it makes that many generations with different seeds and answers 201 with a "
@@ -151,9 +163,9 @@ class GenerationListView(TenantAPIView):
                 serializers=[GenerationSerializer, VariationGroupSerializer],
                 resource_type_field_name=None,
             ),
-            **authed_errors(400, 402, 409, 413, 415),
+            **authed_errors(400, 402, 404, 409, 413, 415),
         },
-        examples=[CREATE_EXAMPLE, VARIATIONS_CREATE_EXAMPLE, GENERATION_EXAMPLE, GROUP_EXAMPLE],
+        examples=[CREATE_EXAMPLE, VARIATIONS_CREATE_EXAMPLE, CONTINUE_EXAMPLE, GENERATION_EXAMPLE, GROUP_EXAMPLE],
     )
     @idempotent
     def post(self, request):
@@ -164,6 +176,15 @@ class GenerationListView(TenantAPIView):
         end_user_id = fields.get("end_user_id") or None
         if end_user_id and not accounts_services.PARTNER_EXTERNAL_ID_RE.match(end_user_id):
             errors["end_user_id"] = ["Use 1-128 characters: letters, digits, _ . @ + - (no spaces or colons)."]
+        if fields.get("continue_from"):
+            if fields.get("variations") is not None:
+                errors["variations"] = [
+                    "Variations cannot be combined with continue_from; continue one clip at a time."
+                ]
+                raise InvalidInput(
+                    "Some fields are not valid: variations cannot be combined with continue_from.", fields=errors
+                )
+            return self._continue(request, fields, errors)
         try:
             inputs = catalog.validate_inputs(
                 prompt=fields.get("prompt"),
@@ -196,6 +217,31 @@ class GenerationListView(TenantAPIView):
             return Response(_payload(request, created[0]), status=status.HTTP_201_CREATED)
         link_for = lambda name: api_link(name=name, api_key=request.auth)  # noqa: E731
         return Response(group_payload(created, link_for=link_for), status=status.HTTP_201_CREATED)
+
+    def _continue(self, request, fields: dict, errors: dict) -> Response:
+        """`continue_from`: the source's last frame is the first frame, so no image may be sent."""
+        source = selectors.generation_get(organization=self.organization, generation_id=fields["continue_from"])
+        for name in ("image", "image_url"):
+            if fields.get(name):
+                errors[name] = ["Send no first frame with continue_from: the last frame of that video is used."]
+        if errors:
+            message = "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items())
+            raise InvalidInput(message, fields=errors)
+        generation = continuation.generation_continue(
+            organization=self.organization,
+            end_user=_resolve_end_user(self.organization, fields.get("end_user_id") or None),
+            source=source,
+            prompt=fields.get("prompt"),
+            duration=fields.get("duration"),
+            resolution=fields.get("resolution"),
+            aspect_ratio=fields.get("aspect_ratio"),
+            generate_audio=fields.get("generate_audio"),
+            seed=fields.get("seed"),
+            end_image=fields.get("end_image"),
+            end_image_url=fields.get("end_image_url"),
+            api_key=self.api_key,
+        )
+        return Response(_payload(request, generation), status=status.HTTP_201_CREATED)
 
 
 class GenerationObjectView(TenantAPIView):

@@ -66,6 +66,23 @@ def generation_deleted(*, generation: Generation) -> None:
         )
 
 
+# Apps built on generations that authorize holds before the generation exists (a storyboard's chained shots)
+# register a keeper at startup: given source ids, it returns those it still means to run. Never swept as orphans.
+_HOLD_KEEPERS: list = []
+
+
+def register_hold_keeper(keeper) -> None:
+    if keeper not in _HOLD_KEEPERS:
+        _HOLD_KEEPERS.append(keeper)
+
+
+def _kept_by_others(source_ids: set) -> set:
+    kept: set = set()
+    for keeper in _HOLD_KEEPERS:
+        kept |= set(keeper(source_ids))
+    return kept
+
+
 def holds_sweep() -> int:
     """Release every hold whose generation has ended or no longer exists; returns how many were released."""
     orphan_before = timezone.now() - ORPHAN_GRACE
@@ -74,8 +91,11 @@ def holds_sweep() -> int:
     for offset in range(0, len(held), SWEEP_CHUNK):
         chunk = held[offset : offset + SWEEP_CHUNK]
         statuses = dict(Generation.objects.filter(pk__in=[sid for sid, _ in chunk]).values_list("pk", "status"))
+        kept = _kept_by_others({sid for sid, _ in chunk})
         for source_id, created_at in chunk:
             status = statuses.get(source_id)
+            if status is None and source_id in kept:
+                continue
             if status is None and created_at < orphan_before:
                 reason = "swept: generation gone"
             elif status in TERMINAL:

@@ -50,6 +50,14 @@ class Generation(models.Model):
     variation_group = models.UUIDField(
         null=True, blank=True, db_index=True, help_text="Shared by variations made together."
     )
+    continues = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="continuations",
+        help_text="The video whose last frame is this one's first frame.",
+    )
 
     # Inputs, as the catalog normalized them.
     prompt = models.TextField()

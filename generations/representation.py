@@ -55,6 +55,7 @@ def generation_payload(generation: Generation, *, link_for: Callable[[str], Medi
         "error": error,
         "retry_of": str(generation.retry_of_id) if generation.retry_of_id else None,
         "variation_group": str(generation.variation_group) if generation.variation_group else None,
+        "continues": str(generation.continues_id) if generation.continues_id else None,
         "created_at": _iso(generation.created_at),
         "completed_at": _iso(generation.completed_at),
     }

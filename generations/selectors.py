@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organization
+from generations import media_ownership
 from generations.models import (
     IN_FLIGHT,
     TERMINAL,
@@ -88,8 +89,11 @@ def _holds_media(name: str) -> Q:
 
 
 def media_belongs_to(*, organization_id: int, name: str) -> bool:
-    """True when `name` is a frame or the video of one of the organization's generations."""
-    return Generation.objects.filter(_holds_media(name), organization_id=organization_id).exists()
+    """True when `name` is a frame or the video of one of the organization's generations (or of an app built on
+    them that registered in generations.media_ownership)."""
+    return Generation.objects.filter(_holds_media(name), organization_id=organization_id).exists() or (
+        media_ownership.owned_elsewhere(organization_id=organization_id, name=name)
+    )
 
 
 def media_is_pending_input(*, organization_id: int, generation_id: str, name: str) -> bool:

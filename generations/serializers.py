@@ -66,6 +66,14 @@ class GenerationCreateSerializer(serializers.Serializer):
             "field the answer is a group object, not a generation. Seeds do not make results identical."
         ),
     )
+    continue_from = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Continue this succeeded generation of yours: its last frame becomes the first frame (send no image "
+            "then); resolution and aspect ratio default to its own. 404 if unknown, 409 if it has not succeeded."
+        ),
+    )
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)
@@ -111,6 +119,9 @@ class GenerationSerializer(serializers.Serializer):
     error = GenerationErrorSerializer(allow_null=True)
     retry_of = serializers.UUIDField(allow_null=True)
     variation_group = serializers.UUIDField(allow_null=True, help_text="Set when made as one of several variations.")
+    continues = serializers.UUIDField(
+        allow_null=True, help_text="The generation whose last frame this one starts from (`continue_from`)."
+    )
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     media_expires_at = serializers.DateTimeField(

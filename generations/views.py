@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts_services
 from billing import services as billing_services
-from generations import selectors, services, share_views, variations
+from generations import continuation, selectors, services, share_views, variations
 from generations.forms import GenerationForm
 from generations.gallery import GalleryFilterForm
 from generations.media_links import LinkRefused, link_check
@@ -161,6 +161,7 @@ def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
         "progress": services.generation_progress(generation=generation),
         "poll_s": LIVE_POLL_S,
         **({} if request.htmx else share_views.detail_context(request, generation)),  # the panel has no links
+        "chain": continuation.generation_chain(generation=generation),
     }
     template = "generations/_panel.html" if request.htmx else "generations/detail.html"
     return render(request, template, context)

@@ -8,6 +8,7 @@ from billing import api as billing_api
 from generations import api as generations_api
 from generations import share_api, variation_api
 from seedance_saas.errors import api_not_found
+from storyboards import api as storyboards_api
 from webhooks import api as webhooks_api
 
 v1 = [
@@ -31,6 +32,17 @@ v1 = [
     path("share-links/", share_api.ShareLinkListView.as_view(), name="share-link-list"),
     path("share-links/<uuid:share_link_id>/", share_api.ShareLinkDetailView.as_view(), name="share-link-detail"),
     path("share-links/<uuid:share_link_id>/revoke/", share_api.ShareLinkRevokeView.as_view(), name="share-link-revoke"),
+    path("storyboards/", storyboards_api.StoryboardListView.as_view(), name="storyboard-list"),
+    path(
+        "storyboards/<uuid:storyboard_id>/",
+        storyboards_api.StoryboardDetailView.as_view(),
+        name="storyboard-detail",
+    ),
+    path(
+        "storyboards/<uuid:storyboard_id>/shots/<int:position>/retry/",
+        storyboards_api.StoryboardShotRetryView.as_view(),
+        name="storyboard-shot-retry",
+    ),
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
     path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
     path("usage/", billing_api.UsageView.as_view(), name="usage"),

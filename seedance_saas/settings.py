@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "webhooks",
     "generations",
     "provider_simulator",  # a stand-in for the provider (its `eachlabs_simulator` command); no models
+    "storyboards",
     # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
     "django_q",
 ]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", site_views.landing, name="landing"),
     path("", include("accounts.urls")),
     path("", include("generations.urls")),
+    path("", include("storyboards.urls")),
     path("", include("billing.urls")),
     path("", include("webhooks.urls")),
 ]

@@ -11,6 +11,7 @@ from accounts.api import TenantAPIView
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, authed_errors, paginate, paginated
 from seedance_saas.idempotency import idempotent
 from webhooks import selectors, services
+from webhooks.models import EVENT_TYPES
 from webhooks.serializers import (
     WebhookDeliveryFilterSerializer,
     WebhookDeliverySerializer,
@@ -219,9 +220,7 @@ class WebhookDeliveryListView(TenantAPIView):
         parameters=[
             OpenApiParameter("endpoint_id", str, description="Only this endpoint's deliveries (UUID)."),
             OpenApiParameter("status", str, enum=["pending", "succeeded", "failed"]),
-            OpenApiParameter(
-                "event_type", str, enum=["generation.succeeded", "generation.failed", "generation.canceled"]
-            ),
+            OpenApiParameter("event_type", str, enum=list(EVENT_TYPES)),
             OpenApiParameter("cursor", str, description="From `next` or `previous`."),
             OpenApiParameter("page_size", int, description="1-100, default 20."),
         ],

@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from accounts.models import Organization
 
-EVENT_TYPES = ["generation.succeeded", "generation.failed", "generation.canceled"]
+EVENT_TYPES = [
+    "generation.succeeded",
+    "generation.failed",
+    "generation.canceled",
+    "storyboard.succeeded",
+    "storyboard.failed",
+]
 
 
 def _all_event_types() -> list[str]:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_notify_opt_out'),
+        ('accounts', '0002_invitations_idempotency'),
         ('generations', '0004_poster_and_variation_group'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

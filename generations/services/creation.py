@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import uuid
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -29,8 +30,13 @@ def generation_create(
     created_by: User | None = None,
     api_key: ApiKey | None = None,
     retry_of: Generation | None = None,
+    continues: Generation | None = None,
+    generation_id: uuid.UUID | None = None,
 ) -> Generation:
-    """Authorize the spend and queue the generation; the dispatcher is woken after commit."""
+    """Authorize the spend and queue the generation; the dispatcher is woken after commit.
+
+    `generation_id` names a hold authorized beforehand under that id (a storyboard authorizes all its shots at once);
+    spend_authorize is idempotent per source id, so that hold is the one used."""
     if end_user.organization_id != organization.pk:
         raise NotFound("Unknown end user.")
     generation = Generation(
@@ -39,9 +45,12 @@ def generation_create(
         created_by=created_by,
         api_key=api_key,
         retry_of=retry_of,
+        continues=continues,
         webhook_secret=secrets.token_urlsafe(32),
         **dataclasses.asdict(inputs),
     )
+    if generation_id is not None:
+        generation.pk = generation_id
     # Files are written before the transaction: storage may be remote (S3) and no HTTP runs inside one.
     # Our copy is named by the format Pillow detected, never by the uploader's file name (see _input_path).
     if image is not None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import holds, notifications
+from generations import holds, notifications, signals
 from generations.media_links import webhook_link
 from generations.models import Generation, GenerationEvent, Status
 from generations.representation import generation_payload
@@ -88,6 +88,7 @@ def after_terminal(generation_id: uuid.UUID) -> None:
         generation_publish_terminal_event(generation_id=generation_id)
     finally:
         notifications.owner_notify_enqueue(generation_id=generation_id)
+        signals.generation_ended_send(generation_id=generation_id)
 
 
 def wake_dispatcher() -> None:

@@ -36,8 +36,8 @@ BODY = {
 FIELDS = {
     "id", "status", "prompt", "image_url", "end_image_url", "resolution", "duration", "aspect_ratio",
     "generate_audio", "seed", "end_user_id", "estimated_cost", "cost", "currency", "video_url",
-    "poster_url", "duration_seconds", "error", "retry_of", "variation_group", "created_at", "completed_at",
-    "media_expires_at",
+    "poster_url", "duration_seconds", "error", "retry_of", "variation_group", "continues", "created_at",
+    "completed_at", "media_expires_at",
 }  # fmt: skip
 
 

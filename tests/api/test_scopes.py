@@ -27,6 +27,10 @@ CALLS = [
     ("post", "/api/v1/share-links/", {}, scopes.GENERATIONS_WRITE),
     ("get", f"/api/v1/share-links/{MISSING}/", None, scopes.GENERATIONS_READ),
     ("post", f"/api/v1/share-links/{MISSING}/revoke/", None, scopes.GENERATIONS_WRITE),
+    ("get", "/api/v1/storyboards/", None, scopes.GENERATIONS_READ),
+    ("post", "/api/v1/storyboards/", {}, scopes.GENERATIONS_WRITE),
+    ("get", f"/api/v1/storyboards/{MISSING}/", None, scopes.GENERATIONS_READ),
+    ("post", f"/api/v1/storyboards/{MISSING}/shots/1/retry/", None, scopes.GENERATIONS_WRITE),
     ("get", "/api/v1/end-users/", None, scopes.END_USERS_READ),
     ("get", "/api/v1/end-users/nobody/", None, scopes.END_USERS_READ),
     ("patch", "/api/v1/end-users/nobody/", {"blocked": True}, scopes.END_USERS),
@@ -133,7 +137,7 @@ def test_keys_made_before_scopes_existed_keep_full_access_after_the_migration():
 def test_every_api_view_declares_a_scope_for_each_method_it_answers():
     api = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/")
     views = [p.callback.cls for p in api.url_patterns if isinstance(p, URLPattern) and str(p.pattern).startswith("v1/")]
-    assert len(views) == 19
+    assert len(views) == 22
     for view in views:
         assert issubclass(view, TenantAPIView), view
         for method in ("get", "post", "put", "patch", "delete"):

@@ -45,7 +45,13 @@ def test_create_returns_the_secret_once_and_the_detail_shows_it(api_client, rece
 
 def test_event_types_default_to_all(api_client, receiver):
     body = api_client.post(ENDPOINTS, {"url": receiver.url}, format="json").json()
-    assert body["event_types"] == ["generation.canceled", "generation.failed", "generation.succeeded"]
+    assert body["event_types"] == [
+        "generation.canceled",
+        "generation.failed",
+        "generation.succeeded",
+        "storyboard.failed",
+        "storyboard.succeeded",
+    ]
 
 
 def test_update_disable_enable_rotate_and_delete(api_client, endpoint):
