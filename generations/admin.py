@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from generations import services
-from generations.models import Generation, GenerationEvent, ProviderCall, ProviderKeyState, Status
+from generations.models import Generation, GenerationEvent, ProviderCall, Status
 from seedance_saas.errors import ServiceError
 
 
@@ -147,16 +147,4 @@ class ProviderCallAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(ProviderKeyState)
-class ProviderKeyStateAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "auth_failed_at", "paused_until", "last_error", "updated_at"]
-    readonly_fields = ["key_fingerprint", "auth_failed_at", "paused_until", "last_error", "updated_at"]
-    actions = ["resume"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Resume dispatching (after fixing the key)")
-    def resume(self, request, queryset):
-        services.provider_resume()
-        messages.success(request, "Dispatching resumed.")
+from generations import provider_key_admin  # noqa: E402,F401  (registers ProviderKeyAdmin)

@@ -339,6 +339,18 @@ if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
         "customers would pay for fake clips. Set EACHLABS_API_KEY, or EACHLABS_ALLOW_SIMULATOR=1 on a staging "
         "or demo machine where that is intended."
     )
+# Provider keys are stored encrypted (Fernet). Comma-separated keys: the first encrypts, all decrypt, so a new
+# key goes first and the old one stays until `rotate_provider_key_encryption` has run. DEBUG and tests derive
+# one from SECRET_KEY; production refuses to start without it.
+PROVIDER_KEY_ENCRYPTION_KEYS = env.list("PROVIDER_KEY_ENCRYPTION_KEYS", default=[])
+if not PROVIDER_KEY_ENCRYPTION_KEYS and (PRODUCTION or not DEBUG):
+    raise ImproperlyConfigured(
+        "PROVIDER_KEY_ENCRYPTION_KEYS must be set when DJANGO_ENV=production or DEBUG is off: provider keys are "
+        "stored encrypted with it. Generate one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`."
+    )
+# A key that answered 429 below its configured in-flight limit probes one slot higher after this long.
+PROVIDER_KEY_PROBE_INTERVAL_S = env.float("PROVIDER_KEY_PROBE_INTERVAL_S", default=600.0)
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
 # The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
 EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")
