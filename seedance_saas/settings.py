@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "billing",
     "webhooks",
     "generations",
+    "provider_simulator",  # a stand-in for the provider (its `eachlabs_simulator` command); no models
     # After generations, whose `qcluster` command (django-q2's plus the ticker) must win over django-q2's own.
     "django_q",
 ]
@@ -351,6 +352,9 @@ if not PROVIDER_KEY_ENCRYPTION_KEYS and (PRODUCTION or not DEBUG):
     )
 # A key that answered 429 below its configured in-flight limit probes one slot higher after this long.
 PROVIDER_KEY_PROBE_INTERVAL_S = env.float("PROVIDER_KEY_PROBE_INTERVAL_S", default=600.0)
+# With no key (and the default base URL) the client's httpx transport comes from this factory, called with
+# api_base_url=...: the product names the simulator only here, never in an import.
+EACHLABS_SIMULATOR_TRANSPORT = "provider_simulator.in_process_transport"
 EACHLABS_SIMULATOR_LATENCY = env.float("EACHLABS_SIMULATOR_LATENCY", default=5.0)
 # The simulator's shared state (SQLite) and rendered outputs; every process on the machine uses the same folder.
 EACHLABS_SIMULATOR_DIR = env.path("EACHLABS_SIMULATOR_DIR", default=BASE_DIR / "var" / "eachlabs-simulator")

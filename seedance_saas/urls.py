@@ -26,4 +26,4 @@ urlpatterns = [
 
 # The in-process provider simulator's output videos; never in production unless EACHLABS_ALLOW_SIMULATOR=1.
 if settings.EACHLABS_SIMULATED and settings.EACHLABS_ALLOW_SIMULATOR:
-    urlpatterns += [path("", include("generations.simulator_urls"))]
+    urlpatterns += [path("", include("provider_simulator.urls"))]

@@ -13,6 +13,7 @@ from typing import BinaryIO
 import httpx
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 MODEL_SLUG = "bytedance-seedance-2-0-image-to-video"
 DEFAULT_BASE_URL = "https://api.eachlabs.ai/v1"
@@ -361,9 +362,8 @@ def build_client(*, api_key: str, base_url: str = "") -> EachlabsClient:
     base_url = base_url or settings.EACHLABS_BASE_URL
     transport = None
     if uses_in_process_simulator(base_url):
-        from generations.eachlabs.simulator import get_simulator
-
-        transport = get_simulator().transport(api_base_url=base_url)
+        # Settings name the simulator's transport factory, so the product never imports the simulator.
+        transport = import_string(settings.EACHLABS_SIMULATOR_TRANSPORT)(api_base_url=base_url)
     return EachlabsClient(
         base_url=base_url,
         api_key=api_key,

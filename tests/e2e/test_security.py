@@ -15,9 +15,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from accounts import services as accounts_services
-from generations.eachlabs.video import VideoSpec, render_mp4
 from generations.media_links import api_link
 from generations.models import Generation
+from provider_simulator.video import VideoSpec, render_mp4
 from tests.e2e.conftest import PASSWORD, log_in
 from tests.e2e.test_videos import VIDEO_METADATA_JS
 from tests.factories import OrganizationFactory, UserFactory

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from billing.models import UsageRecord
 from generations.eachlabs.client import reset_client
-from generations.eachlabs.simulator import set_simulator
 from generations.models import Generation, Status
+from provider_simulator import set_simulator
 from tests.e2e.conftest import PASSWORD, PHONE, assert_fields_labelled, log_in
 from tests.generations.conftest import install_test_simulator
 

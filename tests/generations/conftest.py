@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from generations.eachlabs.client import DEFAULT_BASE_URL, reset_client
-from generations.eachlabs.simulator import FakeClock, Simulator, SimulatorConfig, set_simulator
+from provider_simulator import FakeClock, Simulator, SimulatorConfig, set_simulator
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from generations.eachlabs.client import PredictionInput, PredictionStatus, get_client, parse_webhook
-from tests.generations.eachlabs import receiver_urls
+from tests.provider_simulator import receiver_urls
 
 HOOK = "https://our.host/hooks/eachlabs/s3cret/"
 
@@ -126,7 +126,7 @@ def test_slow_webhooks_arrive_late(simulator, receiver):
     assert simulator.deliver_webhooks() == 1
 
 
-@pytest.mark.urls("tests.generations.eachlabs.receiver_urls")
+@pytest.mark.urls("tests.provider_simulator.receiver_urls")
 def test_webhooks_to_site_url_reach_this_django_app_without_a_server(simulator, settings):
     receiver_urls.received.clear()
     prediction_id = submit(webhook_url=f"{settings.SITE_URL}/hooks/eachlabs/abc123/")

@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404
 from django.urls import path
 from django.views.decorators.http import require_safe
 
-from generations.eachlabs.simulator import get_simulator
+from provider_simulator import get_simulator
 
 
 @require_safe

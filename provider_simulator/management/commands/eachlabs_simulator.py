@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.eachlabs.simulator import Simulator, SimulatorConfig
+from provider_simulator import Simulator, SimulatorConfig
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from generations.eachlabs.client import EachlabsClient, PredictionInput, ProviderRateLimited
-from generations.eachlabs.simulator import Simulator
+from provider_simulator import Simulator
 
 MODEL = "bytedance-seedance-2-0-image-to-video"
 IMAGE = "https://images.example.com/first.jpg"

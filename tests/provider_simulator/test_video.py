@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from generations.eachlabs.client import PredictionInput, get_client
-from generations.eachlabs.video import ASPECT_RATIOS
+from provider_simulator.video import ASPECT_RATIOS
 
 
 def media_image(settings, name, size, color, fmt="PNG") -> str:
