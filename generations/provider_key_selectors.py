@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -30,7 +30,7 @@ def dispatchable_key_ids(*, now: datetime) -> list[int]:
     keys = ProviderKey.objects.filter(enabled=True, stopped_at__isnull=True).filter(
         Q(paused_until__isnull=True) | Q(paused_until__lte=now)
     )
-    return list(keys.order_by(Q(organization__isnull=True), "pk").values_list("pk", flat=True))
+    return list(keys.order_by(F("organization_id").asc(nulls_last=True), "pk").values_list("pk", flat=True))
 
 
 def key_in_flight(*, key: ProviderKey) -> int:

@@ -116,7 +116,7 @@ def provider_key_pause(*, key: ProviderKey, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if key.stopped_at:
         refused_at = f"{key.stopped_at:%Y-%m-%d %H:%M:%S} UTC"
-        return f"the provider refused key {key.label} (401) at {refused_at}; resume it in the admin"
+        return f"key {key.label}: the provider refused the key (401) at {refused_at}; resume it in the admin"
     if key.paused_until and key.paused_until > now:
         return f"key {key.label} rate-limited by the provider (429) until {key.paused_until:%H:%M:%S} UTC"
     return ""

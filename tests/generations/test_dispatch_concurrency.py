@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from generations import services, tasks, ticker
-from generations.models import Generation, ProviderCall, Status
+from generations.models import Generation, ProviderCall, ProviderKey, Status
 from tests.concurrency import run_at_once
 from tests.generations.test_lifecycle import create
 
@@ -21,7 +21,8 @@ def generous_trial(settings):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_dispatchers_never_submit_twice(organization, other_organization, simulator, settings):
-    settings.EACHLABS_MAX_IN_FLIGHT = 8
+    key = services.provider_key_default_ensure()
+    ProviderKey.objects.filter(pk=key.pk).update(max_in_flight=8)
     for index in range(20):
         create(organization if index % 3 else other_organization)
     results = run_at_once(services.dispatch_pending, threads=6)
