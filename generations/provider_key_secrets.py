@@ -40,7 +40,13 @@ def decrypt_secret(token: str) -> str:
 
 def reencrypt_secret(token: str) -> str:
     """The same secret under the first (current) encryption key."""
-    return _fernet().rotate(token.encode()).decode()
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as error:
+        raise ImproperlyConfigured(
+            "A provider key cannot be re-encrypted: the key it was encrypted with is not in "
+            "PROVIDER_KEY_ENCRYPTION_KEYS (keep the old key after the new one until the rotation has run)."
+        ) from error
 
 
 def secret_fingerprint(*, base_url: str, secret: str) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from generations import views
+from generations import provider_key_views, views
 
 urlpatterns = [
     # Signed links only (generations.media_links); the path is the storage name so downloads keep it.
@@ -14,4 +14,10 @@ urlpatterns = [
     path("app/videos/<uuid:generation_id>/", views.generation_detail, name="generation_detail"),
     path("app/videos/<uuid:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
     path("app/videos/<uuid:generation_id>/retry/", views.generation_retry, name="generation_retry"),
+    path("app/organization/provider-key/", provider_key_views.own_provider_key, name="own_provider_key"),
+    path(
+        "app/organization/provider-key/remove/",
+        provider_key_views.own_provider_key_remove,
+        name="own_provider_key_remove",
+    ),
 ]

@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.tenancy.organization_context",
+                "generations.provider_key_views.provider_key_banner",
             ],
         },
     },
