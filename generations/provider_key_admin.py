@@ -13,6 +13,7 @@ from generations.services import own_provider_keys
 
 
 class ProviderKeyForm(forms.ModelForm):
+    base_url = forms.URLField(required=False, assume_scheme="https", help_text="Blank: EACHLABS_BASE_URL.")
     secret = forms.CharField(
         required=False,
         strip=True,

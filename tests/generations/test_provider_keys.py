@@ -93,14 +93,22 @@ def test_the_encryption_key_rotates(simulator, settings):
 def test_own_key_jobs_run_only_on_it_and_take_no_shared_slot(simulator, organization, other_organization, shared_key):
     accept(simulator, ALPHA)
     own = attach(organization, ALPHA)
-    ProviderKey.objects.filter(pk=shared_key.pk).update(max_in_flight=1)
+    ProviderKey.objects.filter(pk=own.pk).update(max_in_flight=2)
+    ProviderKey.objects.filter(pk=shared_key.pk).update(max_in_flight=3)
     mine = [create(organization) for _ in range(3)]
     theirs = [create(other_organization) for _ in range(2)]
     assert services.dispatch_pending() == 4
-    assert {reload(g).provider_key_id for g in mine} == {own.pk}
-    assert statuses_of(organization) == [Status.PROCESSING] * 3
-    assert statuses_of(other_organization) == [Status.PROCESSING, Status.QUEUED]
+    # Its own key is full: its third job waits for it rather than taking the shared key's free slot.
+    assert statuses_of(organization) == [Status.PROCESSING, Status.PROCESSING, Status.QUEUED]
+    assert statuses_of(other_organization) == [Status.PROCESSING, Status.PROCESSING]
+    assert provider_key_selectors.key_in_flight(key=shared_key) == 2
+    assert {reload(g).provider_key_id for g in mine if reload(g).status == Status.PROCESSING} == {own.pk}
     assert {reload(g).provider_key_id for g in theirs if reload(g).status == Status.PROCESSING} == {shared_key.pk}
+    # Without its own key, the organization's jobs go back to the shared key.
+    own_provider_keys.own_provider_key_detach(organization=organization)
+    ProviderKey.objects.filter(pk=shared_key.pk).update(max_in_flight=10)
+    services.dispatch_pending()
+    assert reload(mine[2]).provider_key_id == shared_key.pk
 
 
 def test_a_job_is_polled_and_downloaded_with_its_own_key_and_billed_at_its_plan(simulator, organization):
