@@ -47,7 +47,9 @@ def test_production_without_a_provider_key_refuses_to_start():
 
 
 def test_production_without_a_provider_key_encryption_key_refuses_to_start():
-    result = manage("check", **production(EACHLABS_API_KEY="live-key", PROVIDER_KEY_ENCRYPTION_KEYS=""))
+    result = manage(
+        "check", **production(EACHLABS_API_KEY="live-key", EMAIL_BACKEND=SMTP, PROVIDER_KEY_ENCRYPTION_KEYS="")
+    )
     assert result.returncode != 0
     assert "PROVIDER_KEY_ENCRYPTION_KEYS must be set" in result.stderr
 
