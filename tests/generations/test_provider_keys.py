@@ -273,3 +273,34 @@ def test_the_admin_checks_an_organizations_key_before_saving_it(simulator, organ
 def admin_client(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
+
+
+def test_operators_see_both_limits_and_resume_a_stopped_key_in_the_admin(simulator, organization, admin_client):
+    accept(simulator, ALPHA)
+    own = attach(organization, ALPHA)
+    ProviderKey.objects.filter(pk=own.pk).update(
+        learned_in_flight_limit=4, stopped_at=timezone.now(), state_reason="401: the provider refused the key"
+    )
+    listing = admin_client.get(reverse("admin:generations_providerkey_changelist")).content.decode()
+    assert "refused the key (401)" in listing and ALPHA not in listing
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    assert "4 learned of 10" in dashboard and "401: the provider refused the key" in dashboard
+    response = admin_client.post(
+        reverse("admin:generations_providerkey_changelist"),
+        {"action": "resume", "_selected_action": [own.pk]},
+    )
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert own.stopped_at is None and own.state_reason == ""
+
+
+def test_the_owner_page_shows_the_key_without_its_secret(simulator, organization, browser_client):
+    accept(simulator, ALPHA)
+    own = attach(organization, ALPHA)
+    ProviderKey.objects.filter(pk=own.pk).update(learned_in_flight_limit=4)
+    page = browser_client.get(reverse("own_provider_key")).content.decode()
+    assert "…0111" in page and ALPHA not in page
+    assert "learned from Eachlabs; configured 10" in page
+    browser_client.post(reverse("own_provider_key_remove"))
+    assert provider_key_selectors.own_key_organization_ids().filter(organization_id=organization.pk).count() == 0
+    assert "No key of your own" in browser_client.get(reverse("own_provider_key")).content.decode()
