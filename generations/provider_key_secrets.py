@@ -14,7 +14,7 @@ def _fernet() -> MultiFernet:
     """The first key encrypts; every key decrypts (so the encryption key can be rotated)."""
     keys = list(settings.PROVIDER_KEY_ENCRYPTION_KEYS)
     if not keys:
-        # Only DEBUG and tests get here (settings refuses production without keys): derive one from SECRET_KEY.
+        # Never in production (settings refuses to start without keys): derive one from SECRET_KEY.
         digest = hashlib.sha256(f"provider-key-encryption|{settings.SECRET_KEY}".encode()).digest()
         keys = [base64.urlsafe_b64encode(digest).decode()]
     try:

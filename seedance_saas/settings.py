@@ -343,11 +343,11 @@ if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
     )
 # Provider keys are stored encrypted (Fernet). Comma-separated keys: the first encrypts, all decrypt, so a new
 # key goes first and the old one stays until `rotate_provider_key_encryption` has run. DEBUG and tests derive
-# one from SECRET_KEY; production refuses to start without it.
+# one from SECRET_KEY (so does any machine outside DJANGO_ENV=production); production refuses to start without it.
 PROVIDER_KEY_ENCRYPTION_KEYS = env.list("PROVIDER_KEY_ENCRYPTION_KEYS", default=[])
-if not PROVIDER_KEY_ENCRYPTION_KEYS and (PRODUCTION or not DEBUG):
+if not PROVIDER_KEY_ENCRYPTION_KEYS and PRODUCTION:
     raise ImproperlyConfigured(
-        "PROVIDER_KEY_ENCRYPTION_KEYS must be set when DJANGO_ENV=production or DEBUG is off: provider keys are "
+        "PROVIDER_KEY_ENCRYPTION_KEYS must be set when DJANGO_ENV=production: provider keys are "
         "stored encrypted with it. Generate one with `python -c 'from cryptography.fernet import Fernet; "
         "print(Fernet.generate_key().decode())'`."
     )

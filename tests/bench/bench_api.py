@@ -108,7 +108,6 @@ def test_api_throughput_against_a_bare_view(tmp_path):
         "DJANGO_SETTINGS_MODULE": "tests.bench.bench_settings",
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "PROVIDER_KEY_ENCRYPTION_KEYS": "YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=",
         "SECURE_SSL_REDIRECT": "false",
         "API_READ_RATE_PER_MINUTE": "100000000",
         "API_CREATE_RATE_PER_MINUTE": "100000000",
