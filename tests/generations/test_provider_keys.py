@@ -304,3 +304,16 @@ def test_the_owner_page_shows_the_key_without_its_secret(simulator, organization
     browser_client.post(reverse("own_provider_key_remove"))
     assert provider_key_selectors.own_key_organization_ids().filter(organization_id=organization.pk).count() == 0
     assert "No key of your own" in browser_client.get(reverse("own_provider_key")).content.decode()
+
+
+def test_an_own_key_never_reaches_a_stored_message_or_a_log_line(simulator, organization, caplog):
+    accept(simulator, ALPHA)
+    attach(organization, ALPHA)
+    simulator.force_next(status_code=400, message=f"Invalid input for key {ALPHA}", details=f"key={ALPHA}")
+    generation = create(organization)
+    with caplog.at_level("DEBUG"):
+        services.dispatch_pending()
+    generation = reload(generation)
+    assert generation.status == Status.FAILED
+    assert ALPHA not in generation.error_message and "[redacted]" in generation.error_message
+    assert ALPHA not in caplog.text
