@@ -317,3 +317,20 @@ def test_an_own_key_never_reaches_a_stored_message_or_a_log_line(simulator, orga
     assert generation.status == Status.FAILED
     assert ALPHA not in generation.error_message and "[redacted]" in generation.error_message
     assert ALPHA not in caplog.text
+
+
+def test_a_refused_shared_key_emails_the_owners_whose_videos_wait_on_it(
+    simulator, organization, other_organization, shared_key, django_capture_on_commit_callbacks
+):
+    accept(simulator, ALPHA)
+    attach(other_organization, ALPHA)  # runs on its own key: not affected
+    simulator.config.accepted_keys = frozenset({ALPHA})  # the shared key is refused
+    create(organization)
+    create(other_organization)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dispatch_pending()
+    shared_key.refresh_from_db()
+    assert shared_key.stopped_at is not None
+    assert statuses_of(organization) == [Status.QUEUED] and statuses_of(other_organization) == [Status.PROCESSING]
+    assert [message.to for message in mail.outbox] == [[organization.memberships.get().user.email]]
+    assert "Nothing is lost" in mail.outbox[0].body
