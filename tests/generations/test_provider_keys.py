@@ -334,3 +334,19 @@ def test_a_refused_shared_key_emails_the_owners_whose_videos_wait_on_it(
     assert statuses_of(organization) == [Status.QUEUED] and statuses_of(other_organization) == [Status.PROCESSING]
     assert [message.to for message in mail.outbox] == [[organization.memberships.get().user.email]]
     assert "Nothing is lost" in mail.outbox[0].body
+
+
+def test_a_401_while_polling_stops_the_key_and_keeps_the_job(simulator, organization, shared_key):
+    accept(simulator, ALPHA)
+    own = attach(organization, ALPHA)
+    simulator.config.webhooks_enabled = False
+    generation = create(organization)
+    services.dispatch_pending()
+    accept(simulator)  # revoked while the job runs
+    Generation.objects.filter(pk=generation.pk).update(next_poll_at=timezone.now())
+    services.poll_due()
+    own.refresh_from_db()
+    assert own.stopped_at is not None
+    assert reload(generation).status == Status.PROCESSING  # polled again later, with its key, once resumed
+    shared_key.refresh_from_db()
+    assert shared_key.stopped_at is None
