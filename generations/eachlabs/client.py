@@ -357,7 +357,7 @@ def uses_in_process_simulator(base_url: str | None = None) -> bool:
     return settings.EACHLABS_SIMULATED and base_url == DEFAULT_BASE_URL
 
 
-def build_client(*, api_key: str, base_url: str = "") -> EachlabsClient:
+def build_client(*, api_key: str, base_url: str = "", read_timeout_s: float | None = None) -> EachlabsClient:
     """A new client for one key; get_client() shares them, callers of this one close it."""
     base_url = base_url or settings.EACHLABS_BASE_URL
     transport = None
@@ -368,7 +368,7 @@ def build_client(*, api_key: str, base_url: str = "") -> EachlabsClient:
         base_url=base_url,
         api_key=api_key,
         connect_timeout_s=settings.EACHLABS_CONNECT_TIMEOUT_S,
-        read_timeout_s=settings.EACHLABS_READ_TIMEOUT_S,
+        read_timeout_s=read_timeout_s or settings.EACHLABS_READ_TIMEOUT_S,
         transport=transport,
     )
 

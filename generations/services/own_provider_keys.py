@@ -11,6 +11,8 @@ from generations.services.provider_keys import provider_key_create, provider_key
 from generations.services.transitions import wake_dispatcher
 from seedance_saas.errors import ServiceError
 
+KEY_CHECK_TIMEOUT_S = 10.0
+
 
 class ProviderKeyRefused(ServiceError):
     code = "provider_key_refused"
@@ -30,7 +32,8 @@ def provider_key_check(*, secret: str, base_url: str = "") -> None:
     secret = secret.strip()
     if len(secret) < 8:
         raise ProviderKeyRefused("That is not an Eachlabs API key (too short).")
-    client = build_client(api_key=secret, base_url=base_url)
+    # Runs while an owner waits on the form: a short read timeout, and "could not check" rather than a hang.
+    client = build_client(api_key=secret, base_url=base_url, read_timeout_s=KEY_CHECK_TIMEOUT_S)
     try:
         client.get_prediction(f"key-check-{uuid.uuid4()}")
     except ProviderNotFound:
