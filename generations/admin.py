@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from generations import services, sharing
-from generations.models import Generation, GenerationEvent, ProviderCall, ProviderKeyState, ShareLink, Status
+from generations.models import Generation, GenerationEvent, ProviderCall, ShareLink, Status
 from seedance_saas.errors import ServiceError
 
 
@@ -147,21 +147,6 @@ class ProviderCallAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(ProviderKeyState)
-class ProviderKeyStateAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "auth_failed_at", "paused_until", "last_error", "updated_at"]
-    readonly_fields = ["key_fingerprint", "auth_failed_at", "paused_until", "last_error", "updated_at"]
-    actions = ["resume"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Resume dispatching (after fixing the key)")
-    def resume(self, request, queryset):
-        services.provider_resume()
-        messages.success(request, "Dispatching resumed.")
-
-
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
     """Operators can see and revoke public links (an abuse report); the token itself is never stored."""
@@ -181,3 +166,6 @@ class ShareLinkAdmin(admin.ModelAdmin):
         for link in queryset:
             sharing.share_link_revoke(share_link=link)
         self.message_user(request, f"Revoked {queryset.count()} share link(s).", messages.SUCCESS)
+
+
+from generations import provider_key_admin  # noqa: E402,F401  (registers ProviderKeyAdmin)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from health_check.exceptions import ServiceUnavailable
 
-from generations import selectors, services, ticker
+from generations import selectors, ticker
 from seedance_saas.health import RequestThreadCheck
 
 TICK_TASK = "generations.tasks.tick"
@@ -65,6 +65,6 @@ class ProviderKey(RequestThreadCheck):
     failure_message: typing.ClassVar[str] = "the provider key's state could not be read"
 
     def check(self) -> None:
-        pause = selectors.provider_key_pause(fingerprint=services.provider_key_fingerprint())
+        pause = selectors.shared_keys_pause()
         if pause:
             raise ServiceUnavailable(pause)

@@ -15,8 +15,8 @@ from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from generations import selectors, services
-from generations.models import IN_FLIGHT, Generation, ProviderCall, Status
+from generations import provider_key_selectors, selectors
+from generations.models import Generation, ProviderCall, Status
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,6 @@ class GenerationsCollector:
 
     def collect(self):
         now = timezone.now()
-        key = services.provider_key_fingerprint()[:12]
         yield from self._statuses()
         depth, oldest_s = selectors.queue_depth_and_oldest(now=now)
         yield GaugeMetricFamily("seedance_generations_queued", "Generations waiting to be submitted.", value=depth)
@@ -56,7 +55,7 @@ class GenerationsCollector:
             "Age of the oldest queued generation (0 when the queue is empty).",
             value=oldest_s or 0.0,
         )
-        yield from self._provider_key(key, now)
+        yield from self._provider_keys(now)
         yield from self._provider_calls()
         window_start = now - timedelta(seconds=settings.METRICS_LAG_WINDOW_S)
         submitted = Generation.objects.filter(submitted_at__gte=window_start).values_list("created_at", "submitted_at")
@@ -82,26 +81,36 @@ class GenerationsCollector:
             family.add_metric([status], counts.get(status, 0))
         yield family
 
-    def _provider_key(self, key: str, now):
-        in_flight = Generation.objects.filter(status__in=IN_FLIGHT, provider_completed_at__isnull=True).count()
-        family = GaugeMetricFamily(
-            "seedance_provider_in_flight", "Jobs holding one of the provider key's slots.", labels=["key"]
+    def _provider_keys(self, now):
+        """Per key, labelled by its label and fingerprint prefix (never the secret)."""
+        labels = ["key", "label"]
+        in_flight = GaugeMetricFamily(
+            "seedance_provider_in_flight", "Jobs holding one of the key's slots.", labels=labels
         )
-        family.add_metric([key], in_flight)
-        yield family
         limit = GaugeMetricFamily(
-            "seedance_provider_in_flight_limit", "The provider key's concurrent-job limit.", labels=["key"]
+            "seedance_provider_in_flight_limit", "The key's configured concurrent-job limit.", labels=labels
         )
-        limit.add_metric([key], settings.EACHLABS_MAX_IN_FLIGHT)
-        yield limit
+        learned = GaugeMetricFamily(
+            "seedance_provider_in_flight_limit_learned",
+            "The concurrent-job limit dispatch keeps to: lowered by a 429 below the configured one, probing back up.",
+            labels=labels,
+        )
         paused = GaugeMetricFamily(
             "seedance_provider_key_paused",
             "1 while dispatch is stopped on the key (a 401, or a 429 pause), else 0.",
-            labels=["key"],
+            labels=labels,
         )
-        pause = selectors.provider_key_pause(fingerprint=services.provider_key_fingerprint(), now=now)
-        paused.add_metric([key], 1 if pause else 0)
-        yield paused
+        stopped = GaugeMetricFamily(
+            "seedance_provider_key_stopped", "1 after the provider refused the key (401) until resumed.", labels=labels
+        )
+        for key in provider_key_selectors.provider_key_list():
+            names = [key.fingerprint_prefix, key.label]
+            in_flight.add_metric(names, provider_key_selectors.key_in_flight(key=key))
+            limit.add_metric(names, key.max_in_flight)
+            learned.add_metric(names, key.in_flight_limit)
+            paused.add_metric(names, 1 if selectors.provider_key_pause(key=key, now=now) else 0)
+            stopped.add_metric(names, 1 if key.stopped_at else 0)
+        yield from (in_flight, limit, learned, paused, stopped)
 
     def _provider_calls(self):
         kinds = [kind.value for kind in ProviderCall.Kind]

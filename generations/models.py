@@ -1,4 +1,4 @@
-"""Generations, their event timeline, provider calls and the provider key's health."""
+"""Generations, their event timeline, provider calls and the provider keys."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class Generation(models.Model):
         on_delete=models.SET_NULL,
         related_name="continuations",
         help_text="The video whose last frame is this one's first frame.",
+    )
+    # Set when claimed: the job is polled and its video fetched with the key that created it.
+    provider_key = models.ForeignKey(
+        "ProviderKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="generations"
     )
 
     # Inputs, as the catalog normalized them.
@@ -146,29 +150,88 @@ class ProviderCall(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     generation = models.ForeignKey(Generation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    provider_key = models.ForeignKey("ProviderKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField(db_index=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=50, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "started_at"], name="provider_call_kind_idx")]
+        indexes = [
+            models.Index(fields=["kind", "started_at"], name="provider_call_kind_idx"),
+            models.Index(fields=["provider_key", "kind", "started_at"], name="provider_call_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status_code or self.error_code or '…'} at {self.started_at:%H:%M:%S}"
 
 
-class ProviderKeyState(models.Model):
-    """The dispatcher's shared state for one provider key; its row lock serializes claims."""
+class ProviderKey(models.Model):
+    """One provider (Eachlabs) API key: its limits, its health, and whose jobs it runs.
 
-    key_fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the provider key.")
+    `organization` NULL is a shared key (every organization without an own key of its own);
+    otherwise it runs only that organization's jobs. The secret is stored encrypted
+    (generations/provider_key_secrets.py) and is never shown again; its row lock serializes claims."""
+
+    label = models.CharField(max_length=100)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="provider_keys"
+    )
+    base_url = models.URLField(blank=True, help_text="Blank: EACHLABS_BASE_URL.")
+    encrypted_secret = models.TextField(editable=False, help_text="Fernet token; never the key itself.")
+    fingerprint = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of URL and key.")
+    last4 = models.CharField(max_length=4, editable=False)
+    from_environment = models.BooleanField(default=False, editable=False, help_text="Seeded from EACHLABS_API_KEY.")
+    enabled = models.BooleanField(default=True, help_text="Off: no new jobs go to this key (in-flight ones finish).")
+    max_in_flight = models.PositiveIntegerField(default=10, help_text="Configured concurrent jobs.")
+    max_creates_per_minute = models.PositiveIntegerField(default=100)
+    learned_in_flight_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Lowered by a 429 below the configured limit; probes back up slowly."
+    )
+    learned_changed_at = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True, help_text="Set by a 429 with Retry-After.")
-    auth_failed_at = models.DateTimeField(null=True, blank=True, help_text="Set by a 401: dispatch stops.")
-    last_error = models.CharField(max_length=500, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Set by a 401: dispatch on it stops.")
+    state_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        ordering = ["organization_id", "pk"]
+        constraints = [
+            # One own key per organization; attaching a new one replaces its secret.
+            models.UniqueConstraint(
+                fields=["organization"], condition=models.Q(organization__isnull=False), name="provider_key_one_per_org"
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"provider key {self.key_fingerprint[:8]}"
+        return f"{self.label} (…{self.last4})"
+
+    @property
+    def fingerprint_prefix(self) -> str:
+        return self.fingerprint[:12]
+
+    @property
+    def in_flight_limit(self) -> int:
+        """The limit dispatch keeps to: the learned one when lower than the configured one."""
+        if self.learned_in_flight_limit is None:
+            return self.max_in_flight
+        return max(1, min(self.max_in_flight, self.learned_in_flight_limit))
+
+    def plaintext_secret(self) -> str:
+        """The key itself, for the provider client only; never rendered, logged or shown."""
+        from generations.provider_key_secrets import decrypt_secret
+
+        return decrypt_secret(self.encrypted_secret)
+
+    plaintext_secret.alters_data = True  # templates never call it
+
+    def state_at(self, now) -> str:
+        if self.stopped_at:
+            return "stopped"
+        if self.paused_until and self.paused_until > now:
+            return "paused"
+        return "active"
 
 
 class ShareLink(models.Model):

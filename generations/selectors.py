@@ -19,7 +19,7 @@ from generations.models import (
     Generation,
     GenerationEvent,
     ProviderCall,
-    ProviderKeyState,
+    ProviderKey,
     Status,
 )
 
@@ -81,7 +81,11 @@ def operator_overview(*, now: datetime | None = None) -> dict:
         auth_failures=Count("pk", filter=Q(status_code=401)),
         timeouts=Count("pk", filter=Q(error_code__in=("provider_timeout", "provider_network"))),
     )
-    return {**counts, "provider_calls": calls, "key_states": list(ProviderKeyState.objects.all())}
+    return {
+        **counts,
+        "provider_calls": calls,
+        "key_states": list(ProviderKey.objects.order_by("organization_id", "pk")),
+    }
 
 
 def _holds_media(name: str) -> Q:
@@ -117,17 +121,24 @@ def queue_depth_and_oldest(*, now: datetime | None = None) -> tuple[int, float |
     return figures["depth"], (now - oldest).total_seconds() if oldest else None
 
 
-def provider_key_pause(*, fingerprint: str, now: datetime | None = None) -> str:
+def provider_key_pause(*, key: ProviderKey, now: datetime | None = None) -> str:
     """Why dispatch is stopped on this provider key ('' when it is not): a 401 stop or a 429 pause."""
     now = now or timezone.now()
-    state = ProviderKeyState.objects.filter(key_fingerprint=fingerprint).first()
-    if state is None:
-        return ""
-    if state.auth_failed_at:
-        refused_at = f"{state.auth_failed_at:%Y-%m-%d %H:%M:%S} UTC"
-        return f"the provider refused the key (401) at {refused_at}; resume dispatch in the admin"
-    if state.paused_until and state.paused_until > now:
-        return f"rate-limited by the provider (429) until {state.paused_until:%H:%M:%S} UTC"
+    if key.stopped_at:
+        refused_at = f"{key.stopped_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"key {key.label}: the provider refused the key (401) at {refused_at}; resume it in the admin"
+    if key.paused_until and key.paused_until > now:
+        return f"key {key.label} rate-limited by the provider (429) until {key.paused_until:%H:%M:%S} UTC"
+    return ""
+
+
+def shared_keys_pause(*, now: datetime | None = None) -> str:
+    """Why no shared key can take jobs ('' when one can): readiness fails on it; an own key's trouble does not."""
+    now = now or timezone.now()
+    shared = list(ProviderKey.objects.filter(organization__isnull=True, enabled=True))
+    reasons = [provider_key_pause(key=key, now=now) for key in shared]
+    if shared and all(reasons):
+        return "; ".join(reasons)
     return ""
 
 

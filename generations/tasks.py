@@ -26,6 +26,12 @@ def notify_owner(generation_id: str) -> None:
     notifications.generation_notify_owner(generation_id=generation_id)
 
 
+def notify_key_stopped(key_id: int) -> None:
+    from generations.provider_key_notifications import provider_key_notify_stopped
+
+    provider_key_notify_stopped(key_id=key_id)
+
+
 def refresh(generation_id: str) -> None:
     # Bound for the rest of the task (the worker clears it after), so an error report made after the
     # exception has left the service still carries the generation's id.

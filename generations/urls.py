@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from generations import share_views, views, views_continue
+from generations import provider_key_views, share_views, views, views_continue
 
 urlpatterns = [
     # Signed links only (generations.media_links); the path is the storage name so downloads keep it.
@@ -21,4 +21,10 @@ urlpatterns = [
     path("s/<str:token>/", share_views.share_page, name="share_page"),
     re_path(r"^s/(?P<token>[^/]+)/(?P<what>video\.mp4|poster\.webp)$", share_views.share_media, name="share_media"),
     path("app/videos/<uuid:generation_id>/continue/", views_continue.generation_continue, name="generation_continue"),
+    path("app/organization/provider-key/", provider_key_views.own_provider_key, name="own_provider_key"),
+    path(
+        "app/organization/provider-key/remove/",
+        provider_key_views.own_provider_key_remove,
+        name="own_provider_key_remove",
+    ),
 ]

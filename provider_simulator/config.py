@@ -31,6 +31,8 @@ class SimulatorConfig:
     output_retention_s: float = 3600.0
     allow_local_urls: bool = False
     accepted_keys: frozenset[str] | None = None  # None: any non-empty key
+    # A key's own concurrent-job limit, overriding concurrency_limit for it (the provider's real, per-account one).
+    key_concurrency_limits: dict[str, int] | None = None
     # `auto` lengths: like the real model's, a hair past whole seconds (5.042 s is 121 frames at 24 fps).
     auto_extra_s: float = 0.042  # added to the whole seconds `auto` picks from a hash of the input
     auto_duration_s: float | None = None  # render every `auto` job at exactly this length (e.g. 5.042)
@@ -83,6 +85,8 @@ def configure(config: SimulatorConfig, **changes) -> None:
         current = getattr(config, name)
         if name == "accepted_keys":
             value = None if value is None else frozenset(value)
+        elif name == "key_concurrency_limits":
+            value = None if value is None else {str(key): int(limit) for key, limit in dict(value).items()}
         elif name in ("latency_s", "auto_duration_s"):
             value = None if value is None else float(value)
         elif isinstance(current, bool):

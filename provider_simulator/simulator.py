@@ -31,6 +31,11 @@ __all__ = ["FakeClock", "Forced", "Simulator", "SimulatorConfig", "SimRequest", 
 _KEEP_JOBS_S = 7 * 24 * 3600
 
 
+def key_hash_of(key: str) -> str:
+    """How the simulator names a key in its store (never the key itself)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 class Simulator:
     """The fake provider. Call it as a WSGI app, or use `transport()` for an in-process httpx client."""
 
@@ -151,7 +156,7 @@ class Simulator:
         if self.config.accepted_keys is not None and key not in self.config.accepted_keys:
             self.stats["unauthorized"] += 1
             raise Reject(SimResponse.error(401, "Invalid API key", "The API key is not valid or was revoked."))
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        return key_hash_of(key)
 
     def _inject_faults(self, forced: Forced | None) -> None:
         if forced is not None and forced.status_code:
@@ -230,8 +235,9 @@ class Simulator:
                 wait_s = oldest + self.config.create_window_s - now
                 return self._limited(f"{self.config.create_limit} creates per minute", wait_s)
             in_flight, first_done = self.store.count_in_flight(db, key_hash, now)
-            if in_flight >= self.config.concurrency_limit:
-                return self._limited(f"{self.config.concurrency_limit} concurrent predictions", first_done - now)
+            limit = self._concurrency_limit(key_hash)
+            if in_flight >= limit:
+                return self._limited(f"{limit} concurrent predictions", first_done - now)
             job = self._new_job(key_hash, inputs, now)
             self.store.insert_job(db, job)
             if webhook_url is not None:
@@ -240,6 +246,12 @@ class Simulator:
         return SimResponse.json(
             200, {"status": "success", "message": "Prediction created successfully", "predictionID": job.id}
         )
+
+    def _concurrency_limit(self, key_hash: str) -> int:
+        for key, limit in (self.config.key_concurrency_limits or {}).items():
+            if key_hash_of(key) == key_hash:
+                return limit
+        return self.config.concurrency_limit
 
     def _limited(self, what: str, wait_s: float) -> SimResponse:
         self.stats["rate_limited"] += 1

@@ -35,7 +35,6 @@ class OperationsAdminSite(admin.AdminSite):
             "rejected_usage": billing_selectors.rejected_usage().count(),
             "stripe_configured": bool(settings.STRIPE_API_KEY),
             "provider_simulated": settings.EACHLABS_SIMULATED,
-            "max_in_flight": settings.EACHLABS_MAX_IN_FLIGHT,
             "webhooks": webhook_selectors.delivery_failures_overview(since=hour_ago),
         }
         return super().index(request, {**(extra_context or {}), "dashboard": dashboard})

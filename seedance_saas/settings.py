@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.tenancy.organization_context",
+                "generations.provider_key_views.provider_key_banner",
             ],
         },
     },
@@ -341,6 +342,18 @@ if PRODUCTION and EACHLABS_SIMULATED and not EACHLABS_ALLOW_SIMULATOR:
         "customers would pay for fake clips. Set EACHLABS_API_KEY, or EACHLABS_ALLOW_SIMULATOR=1 on a staging "
         "or demo machine where that is intended."
     )
+# Provider keys are stored encrypted (Fernet). Comma-separated keys: the first encrypts, all decrypt, so a new
+# key goes first and the old one stays until `rotate_provider_key_encryption` has run. DEBUG and tests derive
+# one from SECRET_KEY (so does any machine outside DJANGO_ENV=production); production refuses to start without it.
+PROVIDER_KEY_ENCRYPTION_KEYS = env.list("PROVIDER_KEY_ENCRYPTION_KEYS", default=[])
+if not PROVIDER_KEY_ENCRYPTION_KEYS and PRODUCTION:
+    raise ImproperlyConfigured(
+        "PROVIDER_KEY_ENCRYPTION_KEYS must be set when DJANGO_ENV=production: provider keys are "
+        "stored encrypted with it. Generate one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`."
+    )
+# A key that answered 429 below its configured in-flight limit probes one slot higher after this long.
+PROVIDER_KEY_PROBE_INTERVAL_S = env.float("PROVIDER_KEY_PROBE_INTERVAL_S", default=600.0)
 # With no key (and the default base URL) the client's httpx transport comes from this factory, called with
 # api_base_url=...: the product names the simulator only here, never in an import.
 EACHLABS_SIMULATOR_TRANSPORT = "provider_simulator.in_process_transport"

@@ -345,41 +345,51 @@ def parse_webhook(payload: dict) -> PredictionResult:
     )
 
 
-# --- one client per process -------------------------------------------------------------
-_client: EachlabsClient | None = None
+# --- one client per key, per process ---------------------------------------------------------
+# Keyed by the key's fingerprint (SHA-256 of base URL and secret); None is the environment's key.
+_clients: dict[str | None, EachlabsClient] = {}
 _client_lock = threading.Lock()
 
 
-def uses_in_process_simulator() -> bool:
+def uses_in_process_simulator(base_url: str | None = None) -> bool:
     """No key and the default base URL: the in-process simulator answers (set EACHLABS_BASE_URL to leave it)."""
-    return settings.EACHLABS_SIMULATED and settings.EACHLABS_BASE_URL.rstrip("/") == DEFAULT_BASE_URL
+    base_url = (base_url or settings.EACHLABS_BASE_URL).rstrip("/")
+    return settings.EACHLABS_SIMULATED and base_url == DEFAULT_BASE_URL
 
 
-def _build_client() -> EachlabsClient:
+def build_client(*, api_key: str, base_url: str = "", read_timeout_s: float | None = None) -> EachlabsClient:
+    """A new client for one key; get_client() shares them, callers of this one close it."""
+    base_url = base_url or settings.EACHLABS_BASE_URL
     transport = None
-    if uses_in_process_simulator():
+    if uses_in_process_simulator(base_url):
         # Settings name the simulator's transport factory, so the product never imports the simulator.
-        transport = import_string(settings.EACHLABS_SIMULATOR_TRANSPORT)(api_base_url=settings.EACHLABS_BASE_URL)
+        transport = import_string(settings.EACHLABS_SIMULATOR_TRANSPORT)(api_base_url=base_url)
     return EachlabsClient(
-        base_url=settings.EACHLABS_BASE_URL,
-        api_key=settings.EACHLABS_API_KEY or SIMULATOR_API_KEY,
+        base_url=base_url,
+        api_key=api_key,
         connect_timeout_s=settings.EACHLABS_CONNECT_TIMEOUT_S,
-        read_timeout_s=settings.EACHLABS_READ_TIMEOUT_S,
+        read_timeout_s=read_timeout_s or settings.EACHLABS_READ_TIMEOUT_S,
         transport=transport,
     )
 
 
-def get_client() -> EachlabsClient:
-    global _client
+def get_client(key=None) -> EachlabsClient:
+    """The shared client for a ProviderKey (duck-typed: fingerprint, base_url, plaintext_secret()), or for the
+    environment's key when None."""
+    cache_key = None if key is None else key.fingerprint
     with _client_lock:
-        if _client is None:
-            _client = _build_client()
-        return _client
+        client = _clients.get(cache_key)
+        if client is None:
+            if key is None:
+                client = build_client(api_key=settings.EACHLABS_API_KEY or SIMULATOR_API_KEY)
+            else:
+                client = build_client(api_key=key.plaintext_secret(), base_url=key.base_url)
+            _clients[cache_key] = client
+        return client
 
 
 def reset_client() -> None:
-    global _client
     with _client_lock:
-        if _client is not None:
-            _client.close()
-        _client = None
+        for client in _clients.values():
+            client.close()
+        _clients.clear()

@@ -3,7 +3,16 @@
 from generations.services.creation import generation_cancel, generation_create, generation_retry
 from generations.services.dispatch import dispatch_pending, generation_claim_next
 from generations.services.polling import WEBHOOK_SEEN_CACHE_KEY, expected_processing_s
-from generations.services.provider_keys import provider_key_fingerprint, provider_key_state, provider_resume
+from generations.services.provider_keys import (
+    provider_key_create,
+    provider_key_default_ensure,
+    provider_key_fingerprint,
+    provider_key_resume,
+    provider_key_set_secret,
+    provider_key_state,
+    provider_keys_reencrypt,
+    provider_resume,
+)
 from generations.services.tracking import (
     generation_for_webhook,
     generation_progress,
@@ -33,8 +42,13 @@ __all__ = [
     "generation_refresh",
     "generation_retry",
     "poll_due",
+    "provider_key_create",
+    "provider_key_default_ensure",
     "provider_key_fingerprint",
+    "provider_key_resume",
+    "provider_key_set_secret",
     "provider_key_state",
+    "provider_keys_reencrypt",
     "provider_resume",
     "recover_stuck_submissions",
     "upkeep_pass",

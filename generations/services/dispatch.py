@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Organization
+from generations import provider_key_selectors
 from generations.eachlabs.client import (
     EachlabsError,
     PredictionInput,
@@ -21,15 +22,21 @@ from generations.eachlabs.client import (
     get_client,
 )
 from generations.media_links import provider_link
-from generations.models import IN_FLIGHT, Generation, ProviderCall, Status
+from generations.models import Generation, ProviderCall, Status
 from generations.services.polling import poll_delay_s
 from generations.services.provider_calls import backoff_s, record_call
-from generations.services.provider_keys import provider_key_locked, provider_key_pause, provider_key_stop
+from generations.services.provider_keys import (
+    provider_key_default_ensure,
+    provider_key_locked,
+    provider_key_probe_up,
+    provider_key_rate_limited,
+    provider_key_stop,
+)
 from generations.services.transitions import bound_to, fail, transition
 
 
 def dispatch_pending(*, max_submissions: int | None = None, should_stop=None) -> int:
-    """Submit queued generations while the key has a free slot and create budget; returns how many.
+    """Submit queued generations while a key has a free slot and create budget; returns how many.
     `should_stop` (the ticker's shutdown flag) is asked before each claim: a stopping node takes no new job."""
     submitted = 0
     while max_submissions is None or submitted < max_submissions:
@@ -45,53 +52,59 @@ def dispatch_pending(*, max_submissions: int | None = None, should_stop=None) ->
 
 
 def generation_claim_next() -> Generation | None:
-    """Take the next generation fairly, if the provider's limits allow; serialized by the key-state row lock."""
+    """Take the next generation on the first key that has room, if any; each key's row lock serializes its claims."""
+    provider_key_default_ensure()
     now = timezone.now()
+    for key_id in provider_key_selectors.dispatchable_key_ids(now=now):
+        generation = generation_claim_on_key(key_id=key_id, now=now)
+        if generation is not None:
+            return generation
+    return None
+
+
+def generation_claim_on_key(*, key_id: int, now: datetime) -> Generation | None:
+    """Take the next generation for one key's pool, if its limits and state allow; serialized by its row lock."""
     with transaction.atomic():
-        state = provider_key_locked()
-        if state.auth_failed_at or (state.paused_until and state.paused_until > now):
+        key = provider_key_locked(key_id)
+        if not key.enabled or key.state_at(now) != "active":
             return None
-        # A job the provider has finished holds none of its slots while we copy the video.
-        in_flight = Generation.objects.filter(status__in=IN_FLIGHT, provider_completed_at__isnull=True)
-        if in_flight.count() >= settings.EACHLABS_MAX_IN_FLIGHT:
+        provider_key_probe_up(key, now)
+        if provider_key_selectors.key_in_flight(key=key) >= key.in_flight_limit:
             return None
-        window_start = now - timedelta(seconds=60)
-        creates = ProviderCall.objects.filter(kind=ProviderCall.Kind.CREATE, started_at__gt=window_start).count()
-        if creates >= settings.EACHLABS_MAX_CREATES_PER_MINUTE:
+        if provider_key_selectors.key_creates_last_minute(key=key, now=now) >= key.max_creates_per_minute:
             return None
-        generation = _next_fair_candidate(now)
+        eligible = provider_key_selectors.eligible_for_key(key=key, now=now)
+        generation = _next_fair_candidate(now=now, eligible=eligible)
         if generation is None:
             return None
         won = transition(
             generation,
             to=Status.SUBMITTING,
-            reason=f"submitting (attempt {generation.attempts + 1})",
+            reason=f"submitting (attempt {generation.attempts + 1}) on provider key {key.label}",
             from_=(Status.QUEUED,),
             submitted_at=now,
+            provider_key=key,
         )
         if not won:
             return None
-        # The create is counted against the budget now, inside the lock, before the HTTP call.
+        # The create is counted against the key's budget now, inside the lock, before the HTTP call.
         generation.provider_call = ProviderCall.objects.create(
-            kind=ProviderCall.Kind.CREATE, generation=generation, started_at=now
+            kind=ProviderCall.Kind.CREATE, generation=generation, provider_key=key, started_at=now
         )
     return generation
 
 
-def _eligible(now: datetime):
-    return Generation.objects.filter(status=Status.QUEUED).filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-
-
-def _next_fair_candidate(now: datetime) -> Generation | None:
-    """Round-robin across organizations (least recently served first), oldest first within one."""
+def _next_fair_candidate(*, now: datetime, eligible: QuerySet[Generation]) -> Generation | None:
+    """Round-robin across organizations (least recently served first), oldest first within one, among
+    `eligible` (the queued generations one key may run)."""
     last_served = (
         Generation.objects.filter(organization=OuterRef("pk"), submitted_at__isnull=False)
         .order_by("-submitted_at")
         .values("submitted_at")[:1]
     )
-    oldest_waiting = _eligible(now).filter(organization=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
+    oldest_waiting = eligible.filter(organization=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
     organization_id = (
-        Organization.objects.filter(pk__in=_eligible(now).values("organization_id"))
+        Organization.objects.filter(pk__in=eligible.values("organization_id"))
         .annotate(last_served=Subquery(last_served), oldest_waiting=Subquery(oldest_waiting))
         .order_by(F("last_served").asc(nulls_first=True), "oldest_waiting", "pk")
         .values_list("pk", flat=True)
@@ -99,7 +112,7 @@ def _next_fair_candidate(now: datetime) -> Generation | None:
     )
     if organization_id is None:
         return None
-    candidates = _eligible(now).filter(organization_id=organization_id).order_by("created_at")
+    candidates = eligible.filter(organization_id=organization_id).order_by("created_at")
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True)
     return candidates.select_related("end_user").first()
@@ -109,7 +122,7 @@ def _submit(generation: Generation) -> None:
     call = generation.provider_call
     started = time.monotonic()
     try:
-        prediction_id = get_client().create_prediction(
+        prediction_id = get_client(generation.provider_key).create_prediction(
             _prediction_input(generation), webhook_url=_webhook_url(generation)
         )
     except EachlabsError as error:
@@ -154,13 +167,17 @@ def _webhook_url(generation: Generation) -> str:
 
 def _handle_submit_error(generation: Generation, error: EachlabsError) -> None:
     now = timezone.now()
+    key = generation.provider_key
     if isinstance(error, ProviderRateLimited):
         wait_s = error.retry_after or settings.EACHLABS_DEFAULT_RETRY_AFTER_S
         resume_at = now + timedelta(seconds=wait_s)
-        provider_key_pause(until=resume_at, wait_s=wait_s)
+        # What the key carried when the provider refused one more: the other jobs in flight on it.
+        in_flight = provider_key_selectors.key_in_flight(key=key) - 1
+        creates = provider_key_selectors.key_creates_last_minute(key=key, now=now)
+        provider_key_rate_limited(key_id=key.pk, until=resume_at, wait_s=wait_s, in_flight=in_flight, creates=creates)
         _requeue(generation, not_before=resume_at, reason=f"provider rate limit; retry after {wait_s:.0f} s")
     elif isinstance(error, ProviderAuthError):
-        provider_key_stop()
+        provider_key_stop(key_id=key.pk)
         _requeue(generation, not_before=None, reason="provider refused the API key; waiting for operators")
     elif isinstance(error, ProviderInvalidInput | ProviderNotFound):
         message = error.message + (f" ({error.details})" if error.details else "")

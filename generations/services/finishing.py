@@ -33,11 +33,16 @@ def finish_success(generation: Generation, result: PredictionResult) -> None:
     Generation.objects.filter(pk=generation.pk, status=Status.PROCESSING).update(next_poll_at=copy_lease)
     with tempfile.TemporaryFile() as buffer:
         call = ProviderCall.objects.create(
-            kind=ProviderCall.Kind.DOWNLOAD, generation=generation, started_at=timezone.now()
+            kind=ProviderCall.Kind.DOWNLOAD,
+            generation=generation,
+            provider_key_id=generation.provider_key_id,
+            started_at=timezone.now(),
         )
         started = time.monotonic()
         try:
-            get_client().download_output(result.output, buffer, max_bytes=settings.GENERATION_MAX_VIDEO_BYTES)
+            get_client(generation.provider_key).download_output(
+                result.output, buffer, max_bytes=settings.GENERATION_MAX_VIDEO_BYTES
+            )
         except ProviderNotFound as error:
             record_call(call, started, error=error)
             fail(

@@ -13,11 +13,12 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations.eachlabs.client import EachlabsError, PredictionStatus, ProviderNotFound, get_client
+from generations.eachlabs.client import EachlabsError, PredictionStatus, ProviderAuthError, ProviderNotFound, get_client
 from generations.models import Generation, ProviderCall, Status
 from generations.services.finishing import finish_success
 from generations.services.polling import WEBHOOK_SEEN_CACHE_KEY, expected_processing_s, schedule_poll
 from generations.services.provider_calls import backoff_s, record_call
+from generations.services.provider_keys import provider_key_stop
 from generations.services.transitions import bound_to, fail
 
 
@@ -44,7 +45,7 @@ def webhook_received(*, generation: Generation) -> None:
 
 def generation_refresh(*, generation_id: uuid.UUID | str) -> Generation:
     """Ask the provider for the authoritative status and act on it."""
-    generation = Generation.objects.select_related("organization", "end_user").get(pk=generation_id)
+    generation = Generation.objects.select_related("organization", "end_user", "provider_key").get(pk=generation_id)
     if generation.status != Status.PROCESSING:
         return generation
     with bound_to(generation):
@@ -52,11 +53,17 @@ def generation_refresh(*, generation_id: uuid.UUID | str) -> Generation:
 
 
 def _refresh(generation: Generation) -> Generation:
-    call = ProviderCall.objects.create(kind=ProviderCall.Kind.GET, generation=generation, started_at=timezone.now())
+    call = ProviderCall.objects.create(
+        kind=ProviderCall.Kind.GET,
+        generation=generation,
+        provider_key_id=generation.provider_key_id,
+        started_at=timezone.now(),
+    )
     started = time.monotonic()
     Generation.objects.filter(pk=generation.pk).update(polls=F("polls") + 1)
     try:
-        result = get_client().get_prediction(generation.prediction_id)
+        # Prediction ids are private to the key that created them.
+        result = get_client(generation.provider_key).get_prediction(generation.prediction_id)
     except ProviderNotFound as error:
         record_call(call, started, error=error)
         fail(
@@ -68,6 +75,8 @@ def _refresh(generation: Generation) -> Generation:
         return generation
     except EachlabsError as error:
         record_call(call, started, error=error)
+        if isinstance(error, ProviderAuthError) and generation.provider_key_id:
+            provider_key_stop(key_id=generation.provider_key_id)
         schedule_poll(generation, extra_s=backoff_s(2))
         return generation
     record_call(call, started, status_code=200)

@@ -56,6 +56,7 @@ def test_configured_production_passes_check_deploy():
         ALLOWED_HOSTS="studio.example.com",
         SITE_URL="https://studio.example.com",
         EACHLABS_API_KEY="live-provider-key",
+        PROVIDER_KEY_ENCRYPTION_KEYS="Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk=",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -16,7 +16,7 @@ from billing.models import UsageRecord
 from generations import services
 from generations.catalog import validate_inputs
 from generations.eachlabs.client import PredictionInput, get_client
-from generations.models import Generation, GenerationEvent, ProviderCall, Status
+from generations.models import Generation, GenerationEvent, ProviderCall, ProviderKey, Status
 from seedance_saas.errors import Conflict
 
 
@@ -185,7 +185,7 @@ def test_auth_failure_stops_dispatch_and_keeps_jobs(organization, simulator):
     first, second = create(organization), create(organization)
     services.dispatch_pending()
     assert {reload(first).status, reload(second).status} == {Status.QUEUED}
-    assert services.provider_key_state().auth_failed_at is not None
+    assert services.provider_key_state().stopped_at is not None
     assert services.dispatch_pending() == 0
     services.provider_resume()
     services.dispatch_pending()
@@ -289,12 +289,13 @@ def test_expired_output_fails_without_charge(organization, simulator):
 
 
 def test_limits_are_never_exceeded(organization, simulator, settings):
-    settings.EACHLABS_MAX_CREATES_PER_MINUTE = 4
+    key = services.provider_key_default_ensure()
+    ProviderKey.objects.filter(pk=key.pk).update(max_creates_per_minute=4)
     for _ in range(6):
         create(organization)
     assert services.dispatch_pending() == 4
     assert Generation.objects.filter(status=Status.PROCESSING).count() == 4
-    settings.EACHLABS_MAX_CREATES_PER_MINUTE = 100
+    ProviderKey.objects.filter(pk=key.pk).update(max_creates_per_minute=100)
     for _ in range(10):
         create(organization)
     services.dispatch_pending()

@@ -99,7 +99,9 @@ def test_every_family_is_present_on_an_empty_system(client):
     ):
         assert name in samples, name
     assert value(samples, "seedance_generations", status="queued") == 0
-    assert value(samples, "seedance_provider_in_flight_limit", key=services.provider_key_fingerprint()[:12]) == 10
+    key = {"key": services.provider_key_fingerprint()[:12], "label": "shared (simulator)"}
+    assert value(samples, "seedance_provider_in_flight_limit", **key) == 10
+    assert value(samples, "seedance_provider_in_flight_limit_learned", **key) == 10
 
 
 def test_queue_depth_oldest_age_and_statuses_follow_the_generations(client, organization, simulator):
@@ -113,10 +115,11 @@ def test_queue_depth_oldest_age_and_statuses_follow_the_generations(client, orga
     assert services.dispatch_pending() == 1
     samples = scrape(client)
     key = services.provider_key_fingerprint()[:12]
+    label = "shared (simulator)"
     assert value(samples, "seedance_generations_queued") == 0
     assert value(samples, "seedance_generations", status="processing") == 1
     assert value(samples, "seedance_generations", status="canceled") == 1
-    assert value(samples, "seedance_provider_in_flight", key=key) == 1
+    assert value(samples, "seedance_provider_in_flight", key=key, label=label) == 1
     lag = value(samples, "seedance_generation_dispatch_lag_seconds", quantile="1")
     assert 299 <= lag < 330, lag
 
@@ -127,9 +130,10 @@ def test_provider_calls_count_outcomes_429s_and_latency_through_the_simulator(cl
     services.dispatch_pending()
     samples = scrape(client)
     key = services.provider_key_fingerprint()[:12]
+    label = "shared (simulator)"
     assert value(samples, "seedance_provider_calls_total", kind="create", outcome="rate_limited") == 1
     assert value(samples, "seedance_provider_rate_limited_total") == 1
-    assert value(samples, "seedance_provider_key_paused", key=key) == 1
+    assert value(samples, "seedance_provider_key_paused", key=key, label=label) == 1
 
     Generation.objects.filter(pk=generation.pk).update(not_before=None)
     services.provider_resume()  # also dispatches again (tasks run inline in tests)
@@ -140,7 +144,7 @@ def test_provider_calls_count_outcomes_429s_and_latency_through_the_simulator(cl
     assert value(samples, "seedance_provider_calls_total", kind="create", outcome="ok") == 1
     assert value(samples, "seedance_provider_calls_total", kind="get", outcome="ok") >= 1
     assert value(samples, "seedance_provider_calls_total", kind="download", outcome="ok") == 1
-    assert value(samples, "seedance_provider_key_paused", key=key) == 0
+    assert value(samples, "seedance_provider_key_paused", key=key, label=label) == 0
     assert value(samples, "seedance_provider_call_duration_seconds_count", kind="create") == 2
     assert value(samples, "seedance_provider_call_duration_seconds_bucket", kind="create", le="+Inf") == 2
     assert value(samples, "seedance_provider_call_duration_seconds_bucket", kind="create", le="60.0") == 2
@@ -226,7 +230,7 @@ def test_docs_describe_every_metric_family_and_the_readme_every_setting(client):
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     exposition = response.content.decode()
     families = {family.name for family in text_string_to_metric_families(exposition) if "seedance_" in family.name}
-    assert len(families) == 18
+    assert len(families) == 20
     docs = (root / "docs" / "metrics.md").read_text()
     undocumented = {name for name in families if f"`{name}`" not in docs and f"`{name}_total`" not in docs}
     assert not undocumented

@@ -16,7 +16,7 @@ from django_q.models import Task
 from django_q.tasks import async_task
 
 from generations import services, ticker
-from generations.models import Generation, ProviderKeyState
+from generations.models import Generation
 from seedance_saas import health
 from seedance_saas.health import WORKER_HEARTBEAT_KEY, worker_heartbeat
 from tests.generations.test_lifecycle import create, generous_trial  # noqa: F401 (autouse fixture)
@@ -195,7 +195,7 @@ def test_readyz_fails_when_the_provider_refuses_the_key(client, organization, si
     simulator.config.accepted_keys = frozenset({"another-key"})
     create(organization)
     services.dispatch_pending()
-    assert ProviderKeyState.objects.get().auth_failed_at is not None
+    assert services.provider_key_state().stopped_at is not None
     response, body = readyz(client)
     assert response.status_code == 503
     assert "refused the key (401)" in failing(body)["provider_key"]

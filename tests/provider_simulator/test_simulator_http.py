@@ -197,3 +197,21 @@ def test_state_is_shared_by_every_process_using_the_same_directory(simulator, tm
     assert {clients[1].get_prediction(prediction_id).id for prediction_id in ids} == set(ids)
     with pytest.raises(ProviderRateLimited):  # the ten in flight count for both processes
         clients[0].create_prediction(inputs)
+
+
+def test_keys_have_their_own_limits_and_only_accepted_keys_get_in(simulator):
+    simulator.configure(accepted_keys=["limited", "roomy"], key_concurrency_limits={"limited": 2})
+    transport = simulator.transport(api_base_url="https://api.eachlabs.ai/v1")
+
+    def client_for(key):
+        return httpx.Client(transport=transport, base_url="https://api.eachlabs.ai", headers={"X-API-Key": key})
+
+    with client_for("limited") as limited, client_for("roomy") as roomy, client_for("revoked") as revoked:
+        assert_error(create(revoked), 401, mentions="not valid")
+        first = create(limited).json()["predictionID"]
+        assert create(limited).status_code == 200
+        assert_error(create(limited), 429, mentions="2 concurrent")  # its own limit, not the default 10
+        assert [create(roomy).status_code for _ in range(3)] == [200, 200, 200]
+        # A prediction belongs to the key that created it.
+        assert roomy.get(f"/v1/prediction/{first}").status_code == 404
+        assert limited.get(f"/v1/prediction/{first}").status_code == 200

@@ -12,7 +12,15 @@ SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def manage(*args, **env_overrides) -> subprocess.CompletedProcess:
-    cleared = ("SECRET_KEY", "DEBUG", "DJANGO_ENV", "PYTEST_VERSION", "EACHLABS_API_KEY", "EMAIL_BACKEND")
+    cleared = (
+        "SECRET_KEY",
+        "DEBUG",
+        "DJANGO_ENV",
+        "PYTEST_VERSION",
+        "EACHLABS_API_KEY",
+        "EMAIL_BACKEND",
+        "PROVIDER_KEY_ENCRYPTION_KEYS",
+    )
     env = {k: v for k, v in os.environ.items() if k not in cleared and not k.endswith("_ALLOW_SIMULATOR")}
     env.update(env_overrides)
     return subprocess.run(
@@ -26,6 +34,7 @@ def production(**overrides) -> dict:
         "SECRET_KEY": "p" + os.urandom(40).hex(),
         "ALLOWED_HOSTS": "studio.example.com",
         "SITE_URL": "https://studio.example.com",
+        "PROVIDER_KEY_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk=",
         **overrides,
     }
 
@@ -35,6 +44,14 @@ def test_production_without_a_provider_key_refuses_to_start():
     assert result.returncode != 0
     assert "EACHLABS_API_KEY is not set in production" in result.stderr
     assert "EACHLABS_ALLOW_SIMULATOR=1" in result.stderr
+
+
+def test_production_without_a_provider_key_encryption_key_refuses_to_start():
+    result = manage(
+        "check", **production(EACHLABS_API_KEY="live-key", EMAIL_BACKEND=SMTP, PROVIDER_KEY_ENCRYPTION_KEYS="")
+    )
+    assert result.returncode != 0
+    assert "PROVIDER_KEY_ENCRYPTION_KEYS must be set" in result.stderr
 
 
 def test_production_runs_the_simulator_only_when_allowed_and_then_serves_its_outputs():

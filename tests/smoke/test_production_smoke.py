@@ -8,6 +8,7 @@ Needs SMOKE_POSTGRES_URL (or a PostgreSQL DATABASE_URL) and REDIS_URL; skips, sa
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import secrets
@@ -71,6 +72,7 @@ class ProductionStack(Stack):
         self.env.update(
             DJANGO_ENV="production",
             SECRET_KEY="smoke-" + secrets.token_hex(32),
+            PROVIDER_KEY_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             ALLOWED_HOSTS="127.0.0.1,localhost",
             GUNICORN_BIND=f"127.0.0.1:{self.web_port}",
             WEB_CONCURRENCY="2",

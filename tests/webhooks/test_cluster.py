@@ -80,7 +80,9 @@ def test_a_running_main_cluster_leaves_webhook_sends_to_the_webhook_worker_group
         stack.run_python(PUBLISH.format(slug=slug, url=receiver.url))
         time.sleep(4)  # the main cluster polls its queue every 0.2 s: ample time to take a task it should not
         assert receiver.requests == [], "the main cluster sent a partner webhook"
-        assert stack.run_python(WEBHOOKS_QUEUE) == 1  # still waiting on its own queue
+        # Still waiting on its own queue; the schedule's "send due retries" may have queued it a second time,
+        # which is harmless (each attempt is claimed): the receiver below still hears it once.
+        assert stack.run_python(WEBHOOKS_QUEUE) >= 1
 
         stack.start_webhook_cluster()
         deadline = time.monotonic() + 30

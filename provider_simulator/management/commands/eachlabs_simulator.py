@@ -48,6 +48,13 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-loss-rate", type=_rate, default=0.0, help="share of webhooks never sent")
         parser.add_argument("--response-delay", type=float, default=0.0, help="seconds before each API answer")
         parser.add_argument("--retention", type=float, default=3600.0, help="seconds an output URL stays alive")
+        parser.add_argument(
+            "--key",
+            action="append",
+            default=[],
+            metavar="KEY[=LIMIT]",
+            help="accept this API key (others get 401), optionally with its own in-flight limit; repeatable",
+        )
         parser.add_argument("--state-dir", default=None, help="default: EACHLABS_SIMULATOR_DIR/standalone-PORT")
 
     def handle(self, *args, **options):
@@ -65,6 +72,11 @@ class Command(BaseCommand):
             webhook_loss_rate=options["webhook_loss_rate"],
             response_delay_s=options["response_delay"],
             output_retention_s=options["retention"],
+            accepted_keys=frozenset(key.partition("=")[0] for key in options["key"]) or None,
+            key_concurrency_limits={
+                key: int(limit) for key, _, limit in (item.partition("=") for item in options["key"]) if limit
+            }
+            or None,
         )
         simulator = Simulator(
             state_dir=state_dir,
