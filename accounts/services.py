@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
-from accounts import selectors
+from accounts import erasure, selectors
 from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, Role, User
 from accounts.signals import organization_created
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -137,6 +137,10 @@ def end_user_upstream_id(*, organization: Organization, external_id: str) -> str
 
 
 def _end_user_get_or_create(*, organization: Organization, external_id: str) -> EndUser:
+    existing = EndUser.objects.filter(organization=organization, external_id=external_id).first()
+    if existing is not None:
+        return existing
+    erasure.refuse_if_erased(organization=organization, external_id=external_id)
     try:
         end_user, _ = EndUser.objects.get_or_create(
             organization=organization,
