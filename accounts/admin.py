@@ -63,12 +63,17 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "prefix", "organization", "scope_list", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["name", "prefix", "organization__name", "organization__slug"]
-    readonly_fields = ["prefix", "secret_hash", "created_by", "created_at", "last_used_at", "revoked_at"]
+    # Scopes are shown, not edited: widening a key's access is for its owner, by creating a new key.
+    readonly_fields = ["prefix", "secret_hash", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at"]
     fields = ["organization", "name", *readonly_fields]
     actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj) -> str:
+        return ("read-only: " if obj.is_read_only else "") + ", ".join(obj.scopes)
 
     def has_add_permission(self, request):
         return False  # the secret must be shown once; create keys with create_api_key or the developer page

@@ -9,9 +9,28 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import scopes, selectors, services
 from accounts.serializers import EndUserSerializer, EndUserUpdateSerializer
-from seedance_saas.api_docs import authed_errors, paginate, paginated
+from seedance_saas import ratelimit_fields
+from seedance_saas.api_docs import ScopedAutoSchema, authed_errors, paginate, paginated
+from seedance_saas.errors import ServiceError
+
+HANDLER_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class InsufficientScope(ServiceError):
+    code = "insufficient_scope"
+    status_code = 403
+
+    def __init__(self, required_scope: str):
+        self.required_scope = required_scope
+        super().__init__(
+            f"This API key lacks the scope `{required_scope}`, which this call needs. Use a key that has it, or "
+            "create one on the Developers page."
+        )
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "required_scope": self.required_scope}
 
 
 class TenantAPIView(APIView):
@@ -19,15 +38,47 @@ class TenantAPIView(APIView):
 
     Subclasses read `self.organization` and pass it to selectors first; they cannot
     turn authentication off by accident (a subclass that wants a public endpoint
-    must say `public = True`).
+    must say `public = True`), nor forget which scope each method needs:
+    `required_scopes = {"GET": "generations:read", "POST": "generations:write"}`
+    (`scopes.PUBLIC` for none) must name every handler, or the class is refused.
+    Every answer carries the rate-limit fields (seedance_saas/ratelimit_fields.py).
     """
 
     public = False
+    required_scopes: dict[str, str | None] = {}
+    schema = ScopedAutoSchema()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.public and (not cls.permission_classes or not cls.authentication_classes):
             raise TypeError(f"{cls.__name__} must keep API-key authentication or declare public = True.")
+        for method in HANDLER_METHODS:
+            if hasattr(cls, method) and method.upper() not in cls.required_scopes:
+                raise TypeError(f"{cls.__name__}.{method} needs a scope: add {method.upper()!r} to required_scopes.")
+        unknown = {s for s in cls.required_scopes.values() if s is not scopes.PUBLIC and s not in scopes.SCOPES}
+        if unknown:
+            raise TypeError(f"{cls.__name__} names unknown scope(s) {sorted(unknown)}; see accounts/scopes.py.")
+
+    def initial(self, request, *args, **kwargs):
+        # After authentication, permissions and throttles: a refused call still counts and carries the fields.
+        super().initial(request, *args, **kwargs)
+        method = "GET" if request.method == "HEAD" else request.method
+        # No entry means no handler (class creation checks that): the dispatch answers 405 next.
+        if request.auth is None or method not in self.required_scopes:
+            return
+        needed = self.required_scopes[method]
+        if not request.auth.has_scope(needed):
+            raise InsufficientScope(needed)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        budgets = getattr(request, "rate_limit", None)
+        if budgets is not None:  # the throttle ran: the caller is known (a key, or an IP without one)
+            if request.auth is not None:
+                budgets = [*budgets, *ratelimit_fields.concurrency_budgets(request.auth.organization)]
+            for name, value in ratelimit_fields.header_fields(budgets).items():
+                response[name] = value
+        return response
 
     @property
     def organization(self):
@@ -54,6 +105,7 @@ class TenantAPIView(APIView):
 
 
 class EndUserListView(TenantAPIView):
+    required_scopes = {"GET": scopes.END_USERS_READ}
     serializer_class = EndUserSerializer
 
     def get_serializer_context(self) -> dict:
@@ -79,6 +131,7 @@ class EndUserListView(TenantAPIView):
 
 
 class EndUserDetailView(TenantAPIView):
+    required_scopes = {"GET": scopes.END_USERS_READ, "PATCH": scopes.END_USERS}
     serializer_class = EndUserSerializer
 
     def get_serializer_context(self) -> dict:

@@ -4,7 +4,7 @@ from allauth.account import forms as allauth_forms
 from allauth.core import context
 from django import forms
 
-from accounts import signup_limits
+from accounts import scopes, signup_limits
 from accounts.models import Membership, Role
 
 
@@ -34,6 +34,9 @@ class MemberRoleForm(forms.Form):
         self.fields["role"].choices = _roles_for(actor)
 
 
+READ_ONLY_PRESET = "read_only"
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Key name",
@@ -42,11 +45,30 @@ class ApiKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "Production server", "autocomplete": "off"}),
     )
 
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        required=False,
+        choices=list(scopes.SCOPES.items()),
+        initial=scopes.all_scopes,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may call; a call outside them answers 403 insufficient_scope.",
+    )
+    # The "Create read-only key" button: one click, whatever boxes are ticked.
+    preset = forms.ChoiceField(required=False, choices=[("", "As ticked"), (READ_ONLY_PRESET, "Read-only")])
+
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
             raise forms.ValidationError("Give the key a name.")
         return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("preset") == READ_ONLY_PRESET:
+            cleaned["scopes"] = list(scopes.READ_ONLY)
+        elif not cleaned.get("scopes") and "scopes" not in self.errors:
+            self.add_error("scopes", "Tick at least one scope, or create a read-only key.")
+        return cleaned
 
 
 class NotificationSettingsForm(forms.Form):

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.scopes import all_scopes, allows, is_read_only
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -112,12 +114,25 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A list of accounts.scopes.SCOPES; keys made before scopes existed got all of them (the default).
+    scopes = models.JSONField(default=all_scopes, help_text="What this key may do (see accounts/scopes.py).")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str | None) -> bool:
+        return allows(self.scopes, scope)
+
+    @property
+    def is_read_only(self) -> bool:
+        return is_read_only(self.scopes)
+
+    @property
+    def has_all_scopes(self) -> bool:
+        return set(self.scopes) >= set(all_scopes())
 
     @property
     def is_active(self) -> bool:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -17,6 +18,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from accounts import erasure, selectors
+from accounts import scopes as scope_rules
 from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, Role, User
 from accounts.signals import organization_created
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -85,11 +87,22 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def api_key_create(*, organization: Organization, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
-    """Returns the key and its secret; the secret is not stored and cannot be shown again."""
+def api_key_create(
+    *, organization: Organization, name: str, created_by: User | None = None, scopes: Iterable[str] | None = None
+) -> tuple[ApiKey, str]:
+    """Returns the key and its secret; the secret is not stored and cannot be shown again.
+
+    `scopes` (accounts/scopes.py) default to all of them: a full-access key.
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("Give the key a name.", fields={"name": ["This field is required."]})
+    try:
+        scopes = scope_rules.all_scopes() if scopes is None else scope_rules.normalize(scopes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), fields={"scopes": [str(exc)]}) from exc
+    if not scopes:
+        raise InvalidInput("Give the key at least one scope.", fields={"scopes": ["Choose at least one scope."]})
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         organization=organization,
@@ -97,6 +110,7 @@ def api_key_create(*, organization: Organization, name: str, created_by: User | 
         prefix=secret[:API_KEY_VISIBLE_CHARS],
         secret_hash=_hash_secret(secret),
         created_by=created_by,
+        scopes=scopes,
     )
     return key, secret
 

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import forms, selectors, services, tenancy
+from accounts import forms, scopes, selectors, services, tenancy
 from accounts.models import Role
 from seedance_saas.errors import NotFound, ServiceError
 
@@ -217,6 +217,7 @@ def _render_developers(request, *, form=None, new_key=None, new_secret=None, sta
         "form": form or forms.ApiKeyForm(),
         "new_key": new_key,
         "new_secret": new_secret,
+        "read_only_scopes": scopes.READ_ONLY,
     }
     response = render(request, "accounts/developers.html", context, status=status)
     if new_secret:
@@ -238,7 +239,10 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_developers(request, form=form, status=400)
     key, secret = services.api_key_create(
-        organization=request.organization, name=form.cleaned_data["name"], created_by=request.user
+        organization=request.organization,
+        name=form.cleaned_data["name"],
+        created_by=request.user,
+        scopes=form.cleaned_data["scopes"],
     )
     # Rendered, not redirected: the secret must never pass through the session or a URL.
     return _render_developers(request, new_key=key, new_secret=secret, status=201)

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import EndUserDetailView, EndUserListView, TenantAPIView
-from billing import prices, selectors, services
-from billing.serializers import EndUserWithUsageSerializer, PricingSerializer, UsageQuerySerializer, UsageSerializer
+from billing import prices, selectors, services, usage_export
+from billing.serializers import (
+    EndUserWithUsageSerializer,
+    PricingSerializer,
+    UsageExportQuerySerializer,
+    UsageQuerySerializer,
+    UsageSerializer,
+)
 from seedance_saas.api_docs import authed_errors, error_responses, paginated
 
 # 1080p is priced but only accepted when SEEDANCE_ENABLE_1080P is on.
@@ -98,6 +107,7 @@ class EndUserWithUsageDetailView(EndUserDetailView):
 
 class PricingView(TenantAPIView):
     public = True
+    required_scopes = {"GET": scopes.PUBLIC}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -138,6 +148,8 @@ class PricingView(TenantAPIView):
 
 
 class UsageView(TenantAPIView):
+    required_scopes = {"GET": scopes.USAGE}
+
     @extend_schema(
         tags=["Billing"],
         summary="Usage and cost over a period",
@@ -202,3 +214,61 @@ class UsageView(TenantAPIView):
             ],
         }
         return Response(UsageSerializer(body).data)
+
+
+class _ErrorsAsJSON(BaseContentNegotiation):
+    """The CSV answer ignores `Accept`; so do its errors, which are always our JSON error shape (never a 406)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+CSV_EXAMPLE = (
+    "time,generation_id,end_user_id,resolution,seconds,unit_price,cost,kind\r\n"
+    "2026-11-03T09:12:44Z,8d2f6c1e-5b1a-4f0e-9c3d-2a7b9e4f1c55,customer-42,720p,5,0.3024,1.5120,usage\r\n"
+    "2026-11-03T10:01:02Z,1c9e7a44-0d3b-4a8e-b2f1-6e5d4c3b2a19,'=cmd,480p,7,0.1412,0.9884,usage\r\n"
+    "2026-11-20T16:30:00Z,8d2f6c1e-5b1a-4f0e-9c3d-2a7b9e4f1c55,customer-42,720p,-5,0.3024,-1.5120,refund\r\n"
+)
+
+
+class UsageExportView(TenantAPIView):
+    content_negotiation_class = _ErrorsAsJSON
+    required_scopes = {"GET": scopes.USAGE}
+
+    @extend_schema(
+        tags=["Billing"],
+        summary="Usage as CSV",
+        operation_id="usage_export_csv",
+        description=(
+            "Every ledger row between `from` and `to` (UTC days, both inclusive), oldest first, as CSV "
+            "(RFC 4180, UTF-8, CRLF): `time` (ISO 8601 UTC), `generation_id`, `end_user_id`, `resolution`, "
+            "`seconds`, `unit_price` and `cost` (USD, 4 decimals), `kind` (`usage`, or `refund`: a negative row "
+            "naming the refunded generation, counted on the day it was issued). The `cost` column adds up to "
+            "`total_cost` of `GET /usage/` for the same dates, exactly. Streamed: any size, constant memory. "
+            "Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or "
+            "carriage return) are prefixed with `'`. Default range: this month so far; at most 400 days; "
+            "`from` after `to` answers 400."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="YYYY-MM-DD (UTC), inclusive; default: first day of this month."
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="YYYY-MM-DD (UTC), inclusive; default: today."),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The CSV file (`Content-Disposition: attachment`).",
+                examples=[OpenApiExample("csv", value=CSV_EXAMPLE, media_type="text/csv", response_only=True)],
+            ),
+            **authed_errors(400),
+        },
+    )
+    def get(self, request):
+        query = UsageExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data["start"], query.validated_data["end"]
+        return usage_export.usage_csv_response(organization=self.organization, start=start, end=end)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 
 class SpendLimitForm(forms.Form):
@@ -16,3 +17,27 @@ class SpendLimitForm(forms.Form):
         "Empty: no limit.",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "placeholder": "No limit"}),
     )
+
+
+class UsageExportForm(forms.Form):
+    """The billing page's "Download CSV": the same dates and rules as GET /api/v1/usage/export.csv."""
+
+    from_ = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from"] = self.fields.pop("from_")  # `from` is a Python keyword
+
+    def clean(self):
+        from billing.serializers import MAX_USAGE_RANGE_DAYS
+
+        data = super().clean()
+        today = timezone.now().date()
+        start = data.get("from") or today.replace(day=1)
+        end = data.get("to") or today
+        if end < start:
+            raise forms.ValidationError("The last day must be on or after the first.")
+        if (end - start).days > MAX_USAGE_RANGE_DAYS:
+            raise forms.ValidationError(f"Ask for at most {MAX_USAGE_RANGE_DAYS} days at once.")
+        return {"start": start, "end": end}

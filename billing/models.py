@@ -192,6 +192,8 @@ class UsageRecord(models.Model):
             models.Index(fields=["organization", "period"]),
             # The drain walks pending records oldest first.
             models.Index(fields=["report_state", "completed_at"]),
+            # Usage by date range (GET /usage/, the CSV export) reads one organization's records in time order.
+            models.Index(fields=["organization", "completed_at"], name="billing_usage_org_completed"),
         ]
 
     def __str__(self) -> str:

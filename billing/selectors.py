@@ -113,6 +113,26 @@ def usage_record_list(
     return records.order_by("-completed_at")
 
 
+# One ledger row as the CSV export reads it; a refund names the generation through the record it adjusts.
+USAGE_EXPORT_FIELDS = (
+    "completed_at",
+    "kind",
+    "source_id",
+    "adjusts__source_id",
+    "end_user__external_id",
+    "resolution",
+    "seconds",
+    "unit_price",
+    "amount",
+)
+
+
+def usage_export_records(*, organization: Organization, start: date | datetime, end: date | datetime) -> QuerySet:
+    """The rows `usage_summary` adds up for [start, end), oldest first, as tuples of USAGE_EXPORT_FIELDS."""
+    records = usage_record_list(organization=organization, start=start, end=end)
+    return records.order_by("completed_at", "id").values_list(*USAGE_EXPORT_FIELDS)
+
+
 def usage_summary(
     *, organization: Organization, start: date | datetime, end: date | datetime, group_by: str
 ) -> UsageSummary:

@@ -67,7 +67,11 @@ class UsageQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
         if (end - start).days > MAX_USAGE_RANGE_DAYS:
             raise serializers.ValidationError({"to": [f"Ask for at most {MAX_USAGE_RANGE_DAYS} days at once."]})
-        return {"start": start, "end": end, "group_by": attrs["group_by"]}
+        return {"start": start, "end": end, "group_by": attrs.get("group_by")}
+
+
+class UsageExportQuerySerializer(UsageQuerySerializer):
+    group_by = None  # the export has one row per ledger record, never groups
 
 
 class UsageGroupSerializer(serializers.Serializer):

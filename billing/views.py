@@ -6,12 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.views import membership_required
-from billing import selectors, services, stripe_gateway
-from billing.forms import SpendLimitForm
+from billing import selectors, services, stripe_gateway, usage_export
+from billing.forms import SpendLimitForm, UsageExportForm
 from billing.stripe import checkout as stripe_checkout
 from billing.stripe import thin_events as stripe_thin_events
 from billing.stripe import webhooks as stripe_webhooks
@@ -127,8 +128,26 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "prices": selectors.price_list(organization=organization),
         "can_manage": can_manage,
         "form": form,
+        "export_form": UsageExportForm(initial={"from": summary.period_start, "to": timezone.now().date()}),
     }
     return render(request, "billing/billing.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def usage_export_csv(request: HttpRequest) -> HttpResponse:
+    """The ledger of the chosen UTC days as a streamed CSV download (what the API's usage/export.csv answers)."""
+    organization = request.organization
+    if organization is None:
+        return redirect("dashboard")
+    form = UsageExportForm(request.GET)
+    if not form.is_valid():
+        problems = [str(problem) for problems in form.errors.values() for problem in problems]
+        messages.error(request, "Cannot export usage: " + " ".join(problems))
+        return redirect("billing")
+    return usage_export.usage_csv_response(
+        organization=organization, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+    )
 
 
 def _limit_initial(organization) -> dict:

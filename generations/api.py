@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
 from generations import catalog, selectors, services
@@ -75,6 +76,7 @@ def _resolve_end_user(organization, end_user_id: str | None):
 
 
 class GenerationListView(TenantAPIView):
+    required_scopes = {"GET": scopes.GENERATIONS_READ, "POST": scopes.GENERATIONS_WRITE}
     parser_classes = [JSONParser, LimitedMultiPartParser, FormParser]
 
     @extend_schema(
@@ -162,6 +164,8 @@ class GenerationObjectView(TenantAPIView):
 
 
 class GenerationDetailView(GenerationObjectView):
+    required_scopes = {"GET": scopes.GENERATIONS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="Get a generation",
@@ -177,6 +181,8 @@ class GenerationDetailView(GenerationObjectView):
 
 
 class GenerationCancelView(GenerationObjectView):
+    required_scopes = {"POST": scopes.GENERATIONS_WRITE}
+
     @extend_schema(
         tags=TAG,
         summary="Cancel a generation",
@@ -197,6 +203,8 @@ class GenerationCancelView(GenerationObjectView):
 
 
 class GenerationRetryView(GenerationObjectView):
+    required_scopes = {"POST": scopes.GENERATIONS_WRITE}
+
     @extend_schema(
         tags=TAG,
         summary="Retry a generation",

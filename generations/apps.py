@@ -29,9 +29,18 @@ class GenerationsConfig(AppConfig):
         # Every delete path (admin page, bulk action, queryset, cascade) sends post_delete per row, so a deleted
         # generation can never leave its spend hold held.
         post_delete.connect(_on_generation_deleted, sender=Generation, dispatch_uid="generations.release_hold")
+        _register_concurrency_budget()
 
 
 def _on_generation_deleted(sender, instance, **kwargs) -> None:
     from generations import holds
 
     holds.generation_deleted(generation=instance)
+
+
+def _register_concurrency_budget() -> None:
+    """The `generations` budget in every API answer's rate-limit fields (seedance_saas/ratelimit_fields.py)."""
+    from generations.selectors import generation_concurrency
+    from seedance_saas.ratelimit_fields import register_concurrency
+
+    register_concurrency("generations", generation_concurrency)

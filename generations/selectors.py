@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
@@ -119,3 +120,16 @@ def provider_key_pause(*, fingerprint: str, now: datetime | None = None) -> str:
     if state.paused_until and state.paused_until > now:
         return f"rate-limited by the provider (429) until {state.paused_until:%H:%M:%S} UTC"
     return ""
+
+
+def generation_active_count(*, organization: Organization) -> int:
+    """The organization's generations not yet finished: queued, being submitted or at the provider."""
+    return Generation.objects.filter(
+        organization=organization, status__in=(Status.QUEUED, Status.SUBMITTING, Status.PROCESSING)
+    ).count()
+
+
+def generation_concurrency(organization: Organization) -> tuple[int, int]:
+    """(cap, in use) for the rate-limit fields: the provider key's in-flight cap against this organization's
+    unfinished generations. No organization is refused over it: generations past it wait in the queue."""
+    return settings.EACHLABS_MAX_IN_FLIGHT, generation_active_count(organization=organization)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
@@ -15,6 +16,9 @@ class ErrorDetailSerializer(serializers.Serializer):
         required=False,
         help_text="Validation errors per field (only on 400 invalid_input).",
     )
+    required_scope = serializers.CharField(
+        required=False, help_text="The scope the call needs (only on 403 insufficient_scope)."
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -25,6 +29,11 @@ _ERRORS = {
     400: ("Bad input; `fields` names each wrong field.", "invalid_input", "Some fields are not valid: url: ..."),
     401: ("Missing, unknown or revoked API key.", "unauthenticated", "This API key is unknown or has been revoked."),
     402: ("Billing does not allow this (spend limit, standing).", "payment_required", "Add a payment method."),
+    403: (
+        "The API key lacks the scope this call needs; `required_scope` names it.",
+        "insufficient_scope",
+        "This API key lacks the scope `generations:write`, which this call needs. ...",
+    ),
     404: ("No such object in your organization.", "not_found", "No such object, or it belongs to another ..."),
     409: ("Conflicts with the object's state or an idempotency key.", "conflict", "This cannot be done now."),
     413: (
@@ -45,6 +54,8 @@ def error_responses(*statuses: int) -> dict:
         example = {"error": {"code": code, "message": message}}
         if status == 400:
             example["error"]["fields"] = {"url": ["Webhook URLs must use https://."]}
+        if status == 403:
+            example["error"]["required_scope"] = "generations:write"
         responses[status] = OpenApiResponse(
             ErrorSerializer,
             description=description,
@@ -55,6 +66,62 @@ def error_responses(*statuses: int) -> dict:
 
 def authed_errors(*statuses: int) -> dict:
     return error_responses(401, 429, *statuses)
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": (
+            "The caller's budgets (draft-ietf-httpapi-ratelimit-headers): writes and reads per key per minute, and "
+            "the organization's unfinished generations. Absent when the limits cannot be counted."
+        ),
+        "schema": {"type": "string"},
+        "example": '"writes";q=60;w=60, "reads";q=600;w=60, "generations";q=10;qu="concurrent-requests"',
+    },
+    "RateLimit": {
+        "description": "What is left of each budget (`r`) and seconds until it resets (`t`).",
+        "schema": {"type": "string"},
+        "example": '"writes";r=57;t=12, "reads";r=600;t=12, "generations";r=8',
+    },
+}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before calling again.", "schema": {"type": "integer"}}
+}
+
+
+class ScopedAutoSchema(AutoSchema):
+    """Each operation states the API-key scope it needs (`x-required-scope`, its description and a 403), and
+    every answer documents the rate-limit fields (and a 429 its `Retry-After`)."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return operation
+        required = getattr(self.view, "required_scopes", {})
+        scope = required.get(self.method)
+        if scope:
+            operation["x-required-scope"] = scope
+            note = f"Requires an API key with the scope `{scope}` (403 `insufficient_scope` without it)."
+            operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}".lstrip()
+            operation["responses"]["403"] = self._error_response(403)
+        for status, response in operation["responses"].items():
+            headers = response.setdefault("headers", {})
+            headers.update(RATE_LIMIT_HEADERS)
+            if status == "429":
+                headers.update(RETRY_AFTER_HEADER)
+        return operation
+
+    def _error_response(self, status: int) -> dict:
+        description, code, message = _ERRORS[status]
+        example = {"error": {"code": code, "message": message, "required_scope": "generations:write"}}
+        return {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"},
+                    "examples": {code: {"value": example, "summary": code}},
+                }
+            },
+        }
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(

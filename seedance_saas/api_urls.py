@@ -25,6 +25,7 @@ v1 = [
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
     path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
     path("usage/", billing_api.UsageView.as_view(), name="usage"),
+    path("usage/export.csv", billing_api.UsageExportView.as_view(), name="usage-export"),
     path("pricing/", billing_api.PricingView.as_view(), name="pricing"),
     path("webhook-endpoints/", webhooks_api.WebhookEndpointListView.as_view(), name="webhook-endpoint-list"),
     path(

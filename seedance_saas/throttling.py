@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from rest_framework.throttling import BaseThrottle
 
 from seedance_saas.client_ip import client_ip
 from seedance_saas.dependencies import DEPENDENCY_ERRORS
+from seedance_saas.ratelimit_fields import Budget
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +39,33 @@ class ApiKeyRateThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view) -> bool:
+        """Counts this call; leaves the caller's budgets on `request.rate_limit` for the rate-limit fields."""
         api_key = request.auth
         write = request.method in WRITE_METHODS
-        if api_key is None:
-            limit, who = settings.API_ANONYMOUS_RATE_PER_MINUTE, f"ip:{self.get_ident(request)}"
-        else:
-            create, read = rates_for(api_key.organization)
-            limit, who = (create if write else read), f"key:{api_key.pk}"
         now = time.time()
         window = int(now // WINDOW_S)
         self.wait_s = (window + 1) * WINDOW_S - now
-        cache_key = f"throttle:{'w' if write else 'r'}:{who}:{window}"
-        count = _count_or_none(cache_key)
+        reset_s = max(1, math.ceil(self.wait_s))
+        if api_key is None:
+            limit = settings.API_ANONYMOUS_RATE_PER_MINUTE
+            count = _count_or_none(f"throttle:{'w' if write else 'r'}:ip:{self.get_ident(request)}:{window}")
+            budgets = [] if count is None else [Budget("anonymous", limit, max(0, limit - count), WINDOW_S, reset_s)]
+        else:
+            create, read = rates_for(api_key.organization)
+            limit = create if write else read
+            who = f"key:{api_key.pk}"
+            count = _count_or_none(f"throttle:{'w' if write else 'r'}:{who}:{window}")
+            # The other kind's count, read without counting, so that both budgets are on every answer.
+            other = None if count is None else _peek_or_none(f"throttle:{'r' if write else 'w'}:{who}:{window}")
+            if other is None:
+                budgets = []
+            else:
+                writes_used, reads_used = (count, other) if write else (other, count)
+                budgets = [
+                    Budget("writes", create, max(0, create - writes_used), WINDOW_S, reset_s),
+                    Budget("reads", read, max(0, read - reads_used), WINDOW_S, reset_s),
+                ]
+        request.rate_limit = budgets
         return count is None or count <= limit
 
     def get_ident(self, request) -> str:
@@ -74,6 +91,19 @@ def _count_or_none(cache_key: str) -> int | None:
             exc,
             CACHE_DOWN_RETRY_S,
         )
+        return None
+
+
+def _peek_or_none(cache_key: str) -> int | None:
+    """The window's count without adding to it (0 before its first call), or None while the cache is down."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return cache.get(cache_key, 0)
+    except DEPENDENCY_ERRORS as exc:
+        _cache_down_until = time.monotonic() + CACHE_DOWN_RETRY_S
+        logger.warning("API rate-limit fields are left out: the cache is unavailable (%s)", type(exc).__name__)
         return None
 
 

@@ -5,16 +5,29 @@ from django.contrib import admin, messages
 from seedance_saas.errors import ServiceError
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.rotation import DEFAULT_OVERLAP_HOURS
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "organization", "enabled", "consecutive_failures", "failing_since", "created_at"]
+    list_display = [
+        "url",
+        "organization",
+        "enabled",
+        "consecutive_failures",
+        "failing_since",
+        "rotation_state",
+        "created_at",
+    ]
     list_filter = ["enabled", "created_at"]
     search_fields = ["url", "description", "organization__name", "organization__slug", "id"]
+    # Secrets are never shown to operators: the rotation state says what signs, not with what.
+    exclude = ["secret", "previous_secret"]
     readonly_fields = [
         "id",
-        "secret",
+        "rotation_state",
+        "secret_rotated_at",
+        "previous_secret_expires_at",
         "disabled_at",
         "consecutive_failures",
         "failing_since",
@@ -30,10 +43,22 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             services.webhook_endpoint_update(endpoint=endpoint, enabled=True)
         self.message_user(request, f"Enabled {queryset.count()} endpoint(s).", messages.SUCCESS)
 
-    @admin.action(description="Rotate the signing secret")
+    def has_add_permission(self, request):
+        return False  # an organization registers its endpoints (API or page), which makes the secret
+
+    @admin.display(description="Secret rotation")
+    def rotation_state(self, endpoint: WebhookEndpoint) -> str:
+        until = endpoint.previous_secret_signs_until
+        if until is not None:
+            return f"overlap: old and new secret sign until {until:%Y-%m-%d %H:%M} UTC"
+        if endpoint.secret_rotated_at:
+            return f"rotated {endpoint.secret_rotated_at:%Y-%m-%d %H:%M} UTC; one secret signs"
+        return "never rotated"
+
+    @admin.action(description=f"Rotate the signing secret (the old one signs for {DEFAULT_OVERLAP_HOURS} h more)")
     def rotate_secret(self, request, queryset):
         for endpoint in queryset:
-            services.webhook_endpoint_rotate_secret(endpoint=endpoint)
+            services.webhook_endpoint_rotate_secret(endpoint=endpoint, overlap_hours=DEFAULT_OVERLAP_HOURS)
         self.message_user(request, f"Rotated {queryset.count()} secret(s).", messages.SUCCESS)
 
 

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import status
 from rest_framework.response import Response
 
+from accounts import scopes
 from accounts.api import TenantAPIView
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, authed_errors, paginate, paginated
 from seedance_saas.idempotency import idempotent
@@ -14,6 +15,7 @@ from webhooks.serializers import (
     WebhookDeliveryFilterSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointCreateSerializer,
+    WebhookEndpointRotateSerializer,
     WebhookEndpointSerializer,
     WebhookEndpointUpdateSerializer,
     WebhookEndpointWithSecretSerializer,
@@ -31,6 +33,8 @@ ENDPOINT_EXAMPLE = OpenApiExample(
         "disabled_at": None,
         "disabled_reason": "",
         "consecutive_failures": 0,
+        "secret_rotated_at": None,
+        "previous_secret_expires_at": None,
         "created_at": "2026-11-24T20:00:00Z",
         "updated_at": "2026-11-24T20:00:00Z",
         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -40,6 +44,8 @@ ENDPOINT_EXAMPLE = OpenApiExample(
 
 
 class WebhookEndpointListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ, "POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook endpoints",
@@ -79,6 +85,9 @@ class WebhookEndpointListView(TenantAPIView):
 
 
 class WebhookEndpointDetailView(TenantAPIView):
+    # The detail shows the signing secret: a credential, so only the full `webhooks` scope reads it.
+    required_scopes = {"GET": scopes.WEBHOOKS, "PATCH": scopes.WEBHOOKS, "DELETE": scopes.WEBHOOKS}
+
     def get_endpoint(self, endpoint_id):
         return selectors.webhook_endpoint_get(organization=self.organization, endpoint_id=endpoint_id)
 
@@ -119,17 +128,45 @@ class WebhookEndpointDetailView(TenantAPIView):
 
 
 class WebhookEndpointRotateSecretView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Rotate the signing secret",
-        description="Replaces the endpoint's secret; deliveries from now on are signed with the new one.",
-        request=None,
-        responses={200: WebhookEndpointWithSecretSerializer, **authed_errors(404)},
-        examples=[ENDPOINT_EXAMPLE],
+        description=(
+            "Makes a new secret and returns it. For `overlap_hours` (default 24, 0-168) every delivery is signed "
+            "with both the new and the old secret: `webhook-signature` carries two space-separated `v1,<sig>` "
+            "values, so a receiver still holding the old secret keeps verifying while you deploy the new one; "
+            "then the old secret is dropped. `overlap_hours: 0` revokes the old secret at once. Rotating again "
+            "during an overlap drops the oldest secret at once (at most two ever sign). Retries of earlier "
+            "deliveries are signed with the secrets live when they are sent."
+        ),
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=WebhookEndpointRotateSerializer,
+        responses={200: WebhookEndpointWithSecretSerializer, **authed_errors(400, 404, 409, 415)},
+        examples=[
+            OpenApiExample("rotate with a day of overlap", value={"overlap_hours": 24}, request_only=True),
+            OpenApiExample("revoke the old secret now", value={"overlap_hours": 0}, request_only=True),
+            OpenApiExample(
+                "rotated",
+                value={
+                    **ENDPOINT_EXAMPLE.value,
+                    "secret": "whsec_3q2+7w8Q1bJp0Zz8m1kYv5nE6cX9aR4tU2oL7iH0sD8=",
+                    "secret_rotated_at": "2026-12-02T18:00:00Z",
+                    "previous_secret_expires_at": "2026-12-03T18:00:00Z",
+                },
+                response_only=True,
+            ),
+        ],
     )
+    @idempotent
     def post(self, request, endpoint_id):
         endpoint = selectors.webhook_endpoint_get(organization=self.organization, endpoint_id=endpoint_id)
-        endpoint = services.webhook_endpoint_rotate_secret(endpoint=endpoint)
+        data = WebhookEndpointRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_rotate_secret(
+            endpoint=endpoint, overlap_hours=data.validated_data["overlap_hours"]
+        )
         return Response(WebhookEndpointWithSecretSerializer(endpoint).data)
 
 
@@ -172,6 +209,8 @@ DELIVERY_EXAMPLE = OpenApiExample(
 
 
 class WebhookDeliveryListView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="List webhook deliveries",
@@ -196,6 +235,8 @@ class WebhookDeliveryListView(TenantAPIView):
 
 
 class WebhookDeliveryDetailView(TenantAPIView):
+    required_scopes = {"GET": scopes.WEBHOOKS_READ}
+
     @extend_schema(
         tags=TAG,
         summary="Get a webhook delivery",
@@ -208,6 +249,8 @@ class WebhookDeliveryDetailView(TenantAPIView):
 
 
 class WebhookDeliveryReplayView(TenantAPIView):
+    required_scopes = {"POST": scopes.WEBHOOKS}
+
     @extend_schema(
         tags=TAG,
         summary="Replay a webhook delivery",

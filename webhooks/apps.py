@@ -18,5 +18,6 @@ class WebhooksConfig(AppConfig):
             [
                 Every("webhooks: send due retries", "webhooks.tasks.deliveries_send_due", 1),
                 Every("api: purge idempotency records", "webhooks.tasks.idempotency_records_purge", 60),
+                Every("webhooks: drop rotated-out secrets", "webhooks.tasks.previous_secrets_drop_expired", 60),
             ],
         )

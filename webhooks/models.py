@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organization
 
@@ -23,6 +24,11 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     secret = models.CharField(max_length=100, help_text="whsec_<base64>; signs every delivery.")
+    # Secret rotation (webhooks/rotation.py): the secret before the last rotation keeps signing beside the new one
+    # until `previous_secret_expires_at`, then it is dropped. Stored as `secret` is.
+    previous_secret = models.CharField(max_length=100, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
     event_types = models.JSONField(default=_all_event_types)
     enabled = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -38,6 +44,19 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def previous_secret_active(self, now) -> bool:
+        """Whether the secret before the last rotation still signs deliveries at `now`."""
+        return (
+            bool(self.previous_secret)
+            and self.previous_secret_expires_at is not None
+            and now < self.previous_secret_expires_at
+        )
+
+    @property
+    def previous_secret_signs_until(self):
+        """The end of the current overlap, or None when only the current secret signs (pages, admin, API)."""
+        return self.previous_secret_expires_at if self.previous_secret_active(timezone.now()) else None
 
 
 class DeliveryStatus(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from webhooks.rotation import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -19,12 +20,22 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "disabled_at",
             "disabled_reason",
             "consecutive_failures",
+            "secret_rotated_at",
+            "previous_secret_expires_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
 
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES))
+    secret_rotated_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the secret was last rotated; null if never."
+    )
+    previous_secret_expires_at = serializers.DateTimeField(
+        source="previous_secret_signs_until",
+        allow_null=True,
+        help_text="Until when the secret before the last rotation also signs deliveries; null when it does not.",
+    )
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
@@ -53,6 +64,18 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False, help_text="true re-enables a disabled endpoint.")
+
+
+class WebhookEndpointRotateSerializer(serializers.Serializer):
+    overlap_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_OVERLAP_HOURS,
+        default=DEFAULT_OVERLAP_HOURS,
+        help_text=(
+            "Hours the old secret keeps signing beside the new one (two `v1,` signatures in `webhook-signature`); "
+            "0 revokes it at once."
+        ),
+    )
 
 
 class AttemptSerializer(serializers.Serializer):

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -27,28 +23,20 @@ from accounts.models import Membership, Organization, Role
 from seedance_saas.errors import Conflict, InvalidInput
 from webhooks import addresses, transport
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from webhooks.rotation import (  # noqa: F401 -- rotation's public names stay reachable as services.<name>
+    SECRET_PREFIX,
+    secret_generate,
+    signature_for,
+    signature_header,
+    webhook_endpoint_rotate_secret,
+)
 
 logger = logging.getLogger(__name__)
 
-SECRET_PREFIX = "whsec_"
 EXCERPT_CHARS = 500
 MAX_ENDPOINTS_PER_ORGANIZATION = 20
 USER_AGENT = "SeedanceStudio-Webhooks/1.0"
 WEBHOOKS_CLUSTER = "webhooks"  # sends run on their own django-q2 cluster (settings.Q_CLUSTER["ALT_CLUSTERS"])
-
-
-# --- Signing (Standard Webhooks) -------------------------------------------------
-
-
-def secret_generate() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def signature_for(*, secret: str, msg_id: str, timestamp: int, body: str) -> str:
-    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed by the decoded part of `whsec_...`."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    digest = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 # --- Endpoints -------------------------------------------------------------------
@@ -140,12 +128,6 @@ def webhook_endpoint_update(
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
-
-
-def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    endpoint.secret = secret_generate()
-    endpoint.save(update_fields=["secret", "updated_at"])
-    return endpoint
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> WebhookEndpoint:
@@ -323,14 +305,15 @@ def _claim(delivery_id) -> WebhookDelivery | None:
 
 def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> AttemptResult:
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    timestamp = int(time.time())
+    now = timezone.now()  # the secrets live at send time sign it, so a retry after a rotation uses the new one
+    timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": delivery.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_for(
-            secret=endpoint.secret, msg_id=delivery.event_id, timestamp=timestamp, body=body
+        "webhook-signature": signature_header(
+            endpoint=endpoint, msg_id=delivery.event_id, timestamp=timestamp, body=body, now=now
         ),
     }
     parts = urlsplit(endpoint.url)

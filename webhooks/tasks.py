@@ -17,3 +17,9 @@ def idempotency_records_purge() -> int:
     from seedance_saas.idempotency import idempotency_records_purge
 
     return idempotency_records_purge()
+
+
+def previous_secrets_drop_expired() -> int:
+    from webhooks.rotation import previous_secrets_drop_expired
+
+    return previous_secrets_drop_expired()

@@ -13,6 +13,7 @@ from accounts.views import membership_required
 from seedance_saas.errors import ServiceError
 from webhooks import selectors, services
 from webhooks.forms import WebhookEndpointForm
+from webhooks.rotation import DEFAULT_OVERLAP_HOURS, OVERLAP_CHOICES
 
 MANAGE = "Only owners and admins of {org} can change webhooks. Ask one of them to do it."
 RECENT_DELIVERIES = 50
@@ -27,6 +28,8 @@ def _render(request: HttpRequest, *, form=None, status: int = 200) -> HttpRespon
         ],
         "form": form or WebhookEndpointForm(),
         "can_manage": request.membership.can_manage,
+        "overlap_choices": OVERLAP_CHOICES,
+        "default_overlap_hours": DEFAULT_OVERLAP_HOURS,
     }
     return render(request, "webhooks/webhooks.html", context, status=status)
 
@@ -79,8 +82,18 @@ def endpoint_action(request: HttpRequest, endpoint_id, action: str) -> HttpRespo
         services.webhook_endpoint_update(endpoint=endpoint, enabled=False)
         messages.success(request, f"{endpoint.url} is disabled; no events are sent to it.")
     elif action == "rotate":
-        services.webhook_endpoint_rotate_secret(endpoint=endpoint)
-        messages.success(request, f"New signing secret for {endpoint.url}; update your receiver.")
+        try:
+            endpoint = services.webhook_endpoint_rotate_secret(
+                endpoint=endpoint, overlap_hours=request.POST.get("overlap_hours", DEFAULT_OVERLAP_HOURS)
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+            return redirect("webhooks")
+        if endpoint.previous_secret_expires_at:
+            until = endpoint.previous_secret_expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            messages.success(request, f"New signing secret for {endpoint.url}; the old one also signs until {until}.")
+        else:
+            messages.success(request, f"New signing secret for {endpoint.url}; the old one no longer signs.")
     elif action == "delete":
         services.webhook_endpoint_delete(endpoint=endpoint)
         messages.success(request, f"{endpoint.url} was deleted.")

@@ -32,6 +32,17 @@ def test_create_api_key_prints_working_secret_last(organization):
     assert services.api_key_authenticate(secret=secret).organization == organization
 
 
+def test_create_api_key_takes_scopes_or_read_only(organization):
+    full = services.api_key_authenticate(secret=run("create_api_key", "--org", organization.slug, "--name", "a")[-1])
+    assert full.has_all_scopes
+    reader = run("create_api_key", "--org", organization.slug, "--name", "b", "--scopes", "read-only")[-1]
+    assert services.api_key_authenticate(secret=reader).is_read_only
+    writer = run("create_api_key", "--org", organization.slug, "--name", "c", "--scopes", "generations:write, usage")
+    assert services.api_key_authenticate(secret=writer[-1]).scopes == ["generations:write", "usage"]
+    with pytest.raises(CommandError, match="Unknown scope"):
+        run("create_api_key", "--org", organization.slug, "--name", "d", "--scopes", "everything")
+
+
 def test_create_api_key_unknown_org_fails_clearly():
     with pytest.raises(CommandError, match="No organization"):
         run("create_api_key", "--org", "nope", "--name", "ci")

@@ -21,7 +21,8 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]) <= {"code", "message", "fields"}
+    allowed = {"code", "message", "fields", "required_scope"}
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]) <= allowed
     assert body["error"]["message"]
     if code:
         assert body["error"]["code"] == code

@@ -11,6 +11,8 @@ from webhooks.models import WebhookEndpoint
 
 
 class EndpointUrlView(TenantAPIView):
+    required_scopes = {"GET": "webhooks"}
+
     def get(self, request, endpoint_id):
         return Response({"url": self.get_tenant_object(WebhookEndpoint, pk=endpoint_id).url})
 
@@ -44,5 +46,9 @@ def test_a_subclass_cannot_drop_authentication_without_saying_public():
     class Deliberate(TenantAPIView):
         public = True
         permission_classes = [AllowAny]
+        required_scopes = {"GET": None}
+
+        def get(self, request):
+            return Response({})
 
     assert Deliberate.public
