@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import ApiKey, EndUser, EndUserErasure, Organization, User
+from accounts.models import ApiKey, EndUser, EndUserErasure, Invitation, Membership, Organization, Role, User
 from seedance_saas.errors import Conflict
 
 
@@ -50,6 +50,7 @@ def end_user_anonymize(
     generations_erased: int,
     requested_by: User | None = None,
     api_key: ApiKey | None = None,
+    origin: str = EndUserErasure.Origin.API,
 ) -> EndUserErasure:
     """Give the end user an anonymous id (the money rows keep pointing at it) and write the audit record.
 
@@ -67,8 +68,10 @@ def end_user_anonymize(
             refused_until=now + timedelta(days=settings.END_USER_ERASURE_REFUSAL_DAYS),
             requested_by=requested_by,
             requested_by_api_key=api_key,
+            origin=origin,
             generations_erased=generations_erased,
             files_pending=[name for name in files if name],
+            completed_at=None if any(files) else now,
         )
         end_user.external_id = anonymous_id
         end_user.upstream_id = f"eu_{secrets.token_hex(20)}"
@@ -76,3 +79,29 @@ def end_user_anonymize(
         end_user.erased_at = now
         end_user.save(update_fields=["external_id", "upstream_id", "blocked", "erased_at"])
     return erasure
+
+
+class AccountDeletionRefused(Conflict):
+    code = "account_deletion_refused"
+
+
+def user_delete_check(*, user: User) -> None:
+    """Refuses while the user is the only owner of an organization that has other members (they would be left
+    with nobody to manage billing, keys and the team)."""
+    for membership in Membership.objects.filter(user=user, role=Role.OWNER).select_related("organization"):
+        organization = membership.organization
+        members = Membership.objects.filter(organization=organization)
+        if members.exclude(user=user).exists() and not members.filter(role=Role.OWNER).exclude(user=user).exists():
+            raise AccountDeletionRefused(
+                f"You are the only owner of {organization.name}, which has other members. Make one of them an "
+                "owner on the Team page first (or remove them), then delete your account."
+            )
+
+
+def user_delete(*, user: User) -> None:
+    """Delete the user: memberships and email addresses go with them; rows they made keep no link to them
+    (created_by is SET_NULL). Invitations sent to their address go too (the address is theirs)."""
+    with transaction.atomic():
+        user_delete_check(user=user)
+        Invitation.objects.filter(email__iexact=user.email).delete()
+        user.delete()

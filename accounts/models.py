@@ -175,8 +175,15 @@ class EndUserErasure(models.Model):
     being kept; `anonymous_id` is the id the kept money rows (usage, authorizations) now carry.
     """
 
+    class Origin(models.TextChoices):
+        API = "api", "Partner API"
+        ACCOUNT_DELETED = "account_deleted", "Browser user deleted their account"
+        OPERATOR = "operator", "Operator"
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="erasures")
+    # Who asked: an API key, a user, or (a deleted account) the person themselves, whose row is gone by then.
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.API)
     anonymous_id = models.CharField(max_length=64)
     subject_digest = models.CharField(max_length=64, db_index=True)
     refused_until = models.DateTimeField(help_text="New generations for the erased id are refused until then.")

@@ -254,6 +254,8 @@ END_USER_ID_SECRET = env.str("END_USER_ID_SECRET", default=SECRET_KEY)
 END_USER_ERASURE_REFUSAL_DAYS = env.int("END_USER_ERASURE_REFUSAL_DAYS", default=30)
 # An export of at most this many generations is answered at once; a larger one is built by a task.
 END_USER_EXPORT_INLINE_MAX = env.int("END_USER_EXPORT_INLINE_MAX", default=200)
+# A larger export's file is deleted this long after it was asked for (the upkeep pass deletes it).
+END_USER_EXPORT_TTL_S = env.int("END_USER_EXPORT_TTL_S", default=24 * 3600)
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
             name='EndUserErasure',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('origin', models.CharField(choices=[('api', 'Partner API'), ('account_deleted', 'Browser user deleted their account'), ('operator', 'Operator')], default='api', max_length=20)),
                 ('anonymous_id', models.CharField(max_length=64)),
                 ('subject_digest', models.CharField(db_index=True, max_length=64)),
                 ('refused_until', models.DateTimeField(help_text='New generations for the erased id are refused until then.')),
