@@ -129,7 +129,7 @@ class EndUserPrivacyDetailView(EndUserWithUsageDetailView):
         return Response(
             {
                 "object": "end_user_erasure",
-                "erased_at": _iso(erasure.created_at),
+                "erased_at": _iso(erasure.end_user.erased_at),
                 "generations_erased": erasure.generations_erased,
                 "files_pending": len(erasure.files_pending),
                 "refused_until": _iso(erasure.refused_until),
