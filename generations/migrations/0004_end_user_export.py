@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_end_user_erasure'),
+        ('accounts', '0002_invitations_idempotency'),
         ('generations', '0003_notify_email'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
