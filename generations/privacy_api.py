@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -153,6 +153,15 @@ class EndUserExportView(TenantAPIView):
             "asked for in the last hour by the same key is reused; its file is deleted after 24 h). Signed links "
             "in it work while your key is not revoked."
         ),
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                location=OpenApiParameter.HEADER,
+                response=[202],
+                description="Seconds to wait before asking again (on 202).",
+            )
+        ],
         responses={
             200: ExportSerializer,
             202: OpenApiResponse(

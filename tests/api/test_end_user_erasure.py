@@ -229,3 +229,21 @@ def test_erase_and_export_need_the_end_users_scope(organization):
     assert assert_error(client.delete(f"/api/v1/end-users/{EXTERNAL_ID}/"), 403)["required_scope"] == "end_users"
     error = assert_error(client.get(f"/api/v1/end-users/{EXTERNAL_ID}/export/"), 403)
     assert error["required_scope"] == "end_users"
+
+
+def test_the_schema_documents_erase_and_export_with_examples_and_errors():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    erase = paths["/api/v1/end-users/{end_user_id}/"]["delete"]
+    assert erase["x-required-scope"] == "end_users" and "refused_until" in erase["description"]
+    assert {"200", "401", "403", "404", "409", "429"} <= set(erase["responses"])
+    examples = erase["responses"]["409"]["content"]["application/json"]["examples"].values()
+    assert "end_user_busy" in {example["value"]["error"]["code"] for example in examples}
+    assert erase["responses"]["200"]["content"]["application/json"]["examples"]
+    export = paths["/api/v1/end-users/{end_user_id}/export/"]["get"]
+    assert export["x-required-scope"] == "end_users"
+    assert {"200", "202", "401", "403", "404", "429"} <= set(export["responses"])
+    assert export["responses"]["202"]["content"]["application/json"]["examples"]
+    assert "Retry-After" in export["responses"]["202"]["headers"]
+    assert export["responses"]["200"]["content"]["application/json"]["examples"]
