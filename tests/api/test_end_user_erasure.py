@@ -128,7 +128,7 @@ def test_after_erasure_no_file_or_row_holds_them_and_the_money_is_unchanged(
         failed = create(client, image_url="https://partner.example/canary-customer-5d21/first.png", image=None)
         simulator.force_next(status_code=400, message=f"bad input: {PROMPT}")
         generation_services.dispatch_pending()
-        queued = create(client)
+    queued = create(client)  # its on-commit wake-up never runs here: it stays queued
     assert Generation.objects.get(pk=done["id"]).status == Status.SUCCEEDED
     assert Generation.objects.get(pk=failed["id"]).status == Status.FAILED
     assert Generation.objects.get(pk=queued["id"]).status == Status.QUEUED
