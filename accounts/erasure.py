@@ -51,10 +51,12 @@ def end_user_anonymize(
     requested_by: User | None = None,
     api_key: ApiKey | None = None,
     origin: str = EndUserErasure.Origin.API,
+    refuse: bool = True,
 ) -> EndUserErasure:
     """Give the end user an anonymous id (the money rows keep pointing at it) and write the audit record.
 
-    Runs inside the caller's transaction, beside the erasure of everything else.
+    Runs inside the caller's transaction, beside the erasure of everything else. `refuse=False` (the
+    organization's default end user, which is no person) lets the id be used again at once.
     """
     now = timezone.now()
     original = end_user.external_id
@@ -65,7 +67,7 @@ def end_user_anonymize(
             end_user=end_user,
             anonymous_id=anonymous_id,
             subject_digest=subject_digest(organization=end_user.organization, external_id=original),
-            refused_until=now + timedelta(days=settings.END_USER_ERASURE_REFUSAL_DAYS),
+            refused_until=now + timedelta(days=settings.END_USER_ERASURE_REFUSAL_DAYS if refuse else 0),
             requested_by=requested_by,
             requested_by_api_key=api_key,
             origin=origin,

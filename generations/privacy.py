@@ -105,6 +105,7 @@ def end_user_erase(
             requested_by=requested_by,
             api_key=api_key,
             origin=origin,
+            refuse=end_user.external_id != accounts_services.DEFAULT_EXTERNAL_ID,
         )
         extra_files = []
         for _, answer in end_user_erased.send(

@@ -11,7 +11,9 @@ from rest_framework.response import Response
 from accounts import scopes
 from accounts import selectors as accounts_selectors
 from accounts.api import TenantAPIView
-from billing.api import EndUserWithUsageDetailView
+from accounts.serializers import EndUserUpdateSerializer
+from billing.api import END_USER_EXAMPLE, EndUserWithUsageDetailView
+from billing.serializers import EndUserWithUsageSerializer
 from generations import privacy, privacy_export
 from generations.models import ExportStatus
 from seedance_saas.api_docs import ErrorSerializer, authed_errors
@@ -87,6 +89,28 @@ class EndUserPrivacyDetailView(EndUserWithUsageDetailView):
     """Billing's end-user detail (GET, PATCH) plus the erasure, which needs generations."""
 
     required_scopes = {**EndUserWithUsageDetailView.required_scopes, "DELETE": scopes.END_USERS}
+
+    @extend_schema(
+        tags=["End users"],
+        summary="Set an end user's spend limit or block them",
+        description=(
+            "`monthly_spend_limit` (USD per calendar month, decimal string, null for none) and `blocked`. "
+            "Creating a generation over the limit, or for a blocked end user, answers 402. An erased end user "
+            "(named by its anonymous id) cannot be changed: 409 `end_user_erased`."
+        ),
+        request=EndUserUpdateSerializer,
+        responses={
+            200: EndUserWithUsageSerializer,
+            409: _conflict(("end_user_erased", "This end user was erased; it cannot be changed.")),
+            **authed_errors(400, 404, 415),
+        },
+        examples=[
+            OpenApiExample("limit", value={"monthly_spend_limit": "25.00", "blocked": False}, request_only=True),
+            END_USER_EXAMPLE,
+        ],
+    )
+    def patch(self, request, end_user_id):
+        return super().patch(request, end_user_id)
 
     @extend_schema(
         tags=["End users"],

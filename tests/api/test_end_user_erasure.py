@@ -247,3 +247,23 @@ def test_the_schema_documents_erase_and_export_with_examples_and_errors():
     assert export["responses"]["202"]["content"]["application/json"]["examples"]
     assert "Retry-After" in export["responses"]["202"]["headers"]
     assert export["responses"]["200"]["content"]["application/json"]["examples"]
+
+
+def test_the_anonymous_id_cannot_be_revived_by_patch_or_a_new_generation(api_client, organization):
+    EndUser.objects.create(organization=organization, external_id=EXTERNAL_ID, upstream_id="eu_x")
+    api_client.delete(f"/api/v1/end-users/{EXTERNAL_ID}/")
+    anonymous_id = EndUserErasure.objects.get().anonymous_id
+    patch = api_client.patch(f"/api/v1/end-users/{anonymous_id}/", {"blocked": False}, format="json")
+    assert_error(patch, 409, "end_user_erased")
+    body = {"prompt": "x", "image_url": "https://partner.example/a.png", "end_user_id": anonymous_id}
+    assert_error(api_client.post("/api/v1/generations/", body, format="json"), 409, "end_user_erased")
+    assert EndUser.objects.get(external_id=anonymous_id).blocked
+
+
+def test_erasing_the_default_end_user_does_not_lock_out_calls_without_an_end_user(api_client):
+    body = {"prompt": PROMPT, "image_url": "https://partner.example/a.png"}
+    first = api_client.post("/api/v1/generations/", body, format="json").json()
+    api_client.post(f"/api/v1/generations/{first['id']}/cancel/")
+    assert api_client.delete("/api/v1/end-users/:default/").status_code == 200
+    assert Generation.objects.get(pk=first["id"]).prompt == ""
+    assert api_client.post("/api/v1/generations/", body, format="json").status_code == 201
