@@ -22,6 +22,7 @@ from accounts import erasure as accounts_erasure
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts_services
 from accounts.models import ApiKey, EndUser, EndUserErasure, IdempotencyRecord, User
+from billing import services as billing
 from generations.models import IN_FLIGHT, EndUserExport, Generation, GenerationEvent, Status
 from generations.services.creation import generation_cancel
 from generations.signals import end_user_erased
@@ -67,6 +68,10 @@ def end_user_erase(
         except Conflict as exc:  # the dispatcher took it meanwhile: it is at the provider now
             raise EndUserBusy() from exc
     with transaction.atomic():
+        # The billing account's row lock serialises every spend decision of the organization (spend_authorize):
+        # a generation being created for this end user either commits before us (and we answer busy below) or
+        # reads them blocked after us and is refused. Taken first, as creation does, so the two cannot deadlock.
+        billing.billing_account_get(organization=end_user.organization, lock=True)
         end_user = EndUser.objects.select_for_update().select_related("organization").get(pk=end_user.pk)
         if end_user.erased_at is not None:
             raise NotFound("Unknown end user.")

@@ -267,3 +267,39 @@ def test_erasing_the_default_end_user_does_not_lock_out_calls_without_an_end_use
     assert api_client.delete("/api/v1/end-users/:default/").status_code == 200
     assert Generation.objects.get(pk=first["id"]).prompt == ""
     assert api_client.post("/api/v1/generations/", body, format="json").status_code == 201
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_creates_racing_an_erasure_never_leave_a_generation_with_a_prompt_behind(settings):
+    from tests.concurrency import run_at_once
+    from tests.factories import OrganizationFactory
+
+    settings.TRIAL_CREDIT_USD = Decimal(1000)
+    organization = OrganizationFactory()
+    _, secret = account_services.api_key_create(organization=organization, name="race")
+    EndUser.objects.create(organization=organization, external_id=EXTERNAL_ID, upstream_id="eu_race")
+    body = {"prompt": PROMPT, "image_url": "https://partner.example/a.png", "end_user_id": EXTERNAL_ID}
+    calls = iter(["delete"] + ["create"] * 5)
+    lock = __import__("threading").Lock()
+
+    def call():
+        with lock:
+            kind = next(calls)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        if kind == "delete":
+            return kind, client.delete(f"/api/v1/end-users/{EXTERNAL_ID}/").status_code
+        return kind, client.post("/api/v1/generations/", body, format="json").status_code
+
+    results = run_at_once(call, threads=6)
+
+    assert len(results) == 6
+    erased = EndUser.objects.filter(organization=organization, erased_at__isnull=False).exists()
+    if erased:  # whatever was created before it was canceled and blanked; nothing after it got in
+        assert not Generation.objects.filter(organization=organization).exclude(prompt="").exists()
+        assert not Generation.objects.filter(organization=organization, status=Status.QUEUED).exists()
+    else:  # it answered busy: a create slipped in between its cancel and its transaction
+        assert ("delete", 409) in results
+    for kind, status in results:
+        assert status in ({200, 409} if kind == "delete" else {201, 402, 409}), (kind, status)
