@@ -258,9 +258,13 @@ class EndUserExportView(TenantAPIView):
             return Response(privacy_export.end_user_export_inline(end_user=end_user, api_key=self.api_key))
         export = privacy_export.end_user_export_request(end_user=end_user, api_key=self.api_key)
         if export.status == ExportStatus.READY:
-            response = FileResponse(privacy_export.end_user_export_open(export=export), content_type="application/json")
-            response["Cache-Control"] = "no-store"
-            return response
+            stored = privacy_export.end_user_export_open(export=export)
+            if stored is None:  # its file is gone (storage lost it): a new build was started
+                export = privacy_export.end_user_export_request(end_user=end_user, api_key=self.api_key)
+            else:
+                response = FileResponse(stored, content_type="application/json")
+                response["Cache-Control"] = "no-store"
+                return response
         body = {
             "object": "end_user_export",
             "status": "building",

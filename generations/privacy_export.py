@@ -207,7 +207,14 @@ class _TextSink:
 
 
 def end_user_export_open(*, export: EndUserExport):
-    return default_storage.open(export.file_name, "rb")
+    """The stored file, or None when it cannot be read (the export is marked failed, so the next request
+    builds it again)."""
+    try:
+        return default_storage.open(export.file_name, "rb")
+    except OSError:
+        logger.warning("export %s: its file cannot be read; building it again", export.pk, exc_info=True)
+        EndUserExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error="file unreadable")
+        return None
 
 
 def end_user_exports_expire(*, now=None) -> int:

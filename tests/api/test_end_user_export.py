@@ -112,3 +112,17 @@ def test_erasure_deletes_their_stored_exports(api_client, settings, django_captu
 
 def test_export_of_an_unknown_end_user_is_404(api_client):
     assert_error(api_client.get("/api/v1/end-users/nobody/export/"), 404, "not_found")
+
+
+def test_a_ready_export_whose_file_was_lost_is_built_again(api_client, settings, django_capture_on_commit_callbacks):
+    settings.END_USER_EXPORT_INLINE_MAX = 0
+    create(api_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.get(URL)
+    [stored] = exports_on_disk(settings)
+    stored.unlink()  # storage lost it
+    with django_capture_on_commit_callbacks() as builds:
+        response = api_client.get(URL)
+    assert response.status_code == 202 and len(builds) == 1
+    builds[0]()
+    assert document(api_client.get(URL))["generations_count"] == 1
