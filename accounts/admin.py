@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
-from accounts.models import ApiKey, EndUser, Membership, Organization, User
+from accounts.models import ApiKey, EndUser, EndUserErasure, Membership, Organization, User
 
 
 @admin.register(User)
@@ -91,3 +91,21 @@ class EndUserAdmin(admin.ModelAdmin):
     list_filter = ["blocked"]
     search_fields = ["external_id", "upstream_id", "organization__name", "organization__slug"]
     readonly_fields = ["organization", "external_id", "upstream_id", "created_at"]
+
+
+@admin.register(EndUserErasure)
+class EndUserErasureAdmin(admin.ModelAdmin):
+    """The erasure audit: read only (an erasure is made through the API, a user's account deletion, or a service)."""
+
+    list_display = ["anonymous_id", "organization", "origin", "generations_erased", "created_at", "completed_at"]
+    list_filter = ["origin"]
+    search_fields = ["anonymous_id", "organization__name", "organization__slug"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -91,3 +91,23 @@ class SignupForm(allauth_forms.SignupForm):
             if refusal:
                 self.add_error(None, refusal)
         return cleaned_data
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting one's own account: the password again, so a session left open cannot do it."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

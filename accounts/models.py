@@ -154,6 +154,9 @@ class EndUser(models.Model):
     )
     blocked = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Erased on request: the id is anonymous now; only the money is kept."
+    )
 
     class Meta:
         constraints = [
@@ -163,6 +166,40 @@ class EndUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} @ {self.organization}"
+
+
+class EndUserErasure(models.Model):
+    """The audit record of one erasure: who asked, when, and what was removed; never the erased id itself.
+
+    `subject_digest` is a keyed hash of the erased id, so the same id can be refused for a while without
+    being kept; `anonymous_id` is the id the kept money rows (usage, authorizations) now carry.
+    """
+
+    class Origin(models.TextChoices):
+        API = "api", "Partner API"
+        ACCOUNT_DELETED = "account_deleted", "Browser user deleted their account"
+        OPERATOR = "operator", "Operator"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="erasures")
+    # Who asked: an API key, a user, or (a deleted account) the person themselves, whose row is gone by then.
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.API)
+    anonymous_id = models.CharField(max_length=64)
+    subject_digest = models.CharField(max_length=64, db_index=True)
+    refused_until = models.DateTimeField(help_text="New generations for the erased id are refused until then.")
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    generations_erased = models.PositiveIntegerField(default=0)
+    files_pending = models.JSONField(default=list, help_text="Stored files still to delete (retried until empty).")
+    files_deleted = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="When the last file was deleted.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.anonymous_id}"
 
 
 class Invitation(models.Model):

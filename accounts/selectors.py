@@ -44,6 +44,16 @@ def end_user_get(*, organization: Organization, external_id: str) -> EndUser:
     return get_object_or_404(EndUser, organization=organization, external_id=external_id)
 
 
+def end_users_of_user(*, user: User, external_id: str) -> list[EndUser]:
+    """A browser user's own end-user row (`external_id`) in each organization they belong to, not yet erased."""
+    organization_ids = Membership.objects.filter(user=user).values_list("organization_id", flat=True)
+    return list(
+        EndUser.objects.filter(organization_id__in=organization_ids, external_id=external_id, erased_at=None)
+        .select_related("organization")
+        .order_by("organization_id")
+    )
+
+
 INVITATION_TTL = timedelta(days=7)
 
 

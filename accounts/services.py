@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
+from accounts import erasure, selectors
 from accounts import scopes as scope_rules
-from accounts import selectors
 from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, Role, User
 from accounts.signals import organization_created
 from seedance_saas.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -151,6 +151,12 @@ def end_user_upstream_id(*, organization: Organization, external_id: str) -> str
 
 
 def _end_user_get_or_create(*, organization: Organization, external_id: str) -> EndUser:
+    existing = EndUser.objects.filter(organization=organization, external_id=external_id).first()
+    if existing is not None:
+        if existing.erased_at is not None:  # someone naming an anonymous id: it stays erased
+            raise erasure.EndUserErased("This end user was erased; their generations cannot continue.")
+        return existing
+    erasure.refuse_if_erased(organization=organization, external_id=external_id)
     try:
         end_user, _ = EndUser.objects.get_or_create(
             organization=organization,
@@ -183,6 +189,8 @@ def end_user_default(*, organization: Organization) -> EndUser:
 
 
 def end_user_update(*, end_user: EndUser, monthly_spend_limit=..., blocked: bool | None = None) -> EndUser:
+    if end_user.erased_at is not None:
+        raise erasure.EndUserErased("This end user was erased; it cannot be changed.")
     fields = []
     if monthly_spend_limit is not ...:
         if monthly_spend_limit is not None and monthly_spend_limit < 0:

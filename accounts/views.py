@@ -74,7 +74,15 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("profile")
     else:
         form = forms.NotificationSettingsForm(initial={"notify_video_finished": request.user.notify_video_finished})
-    return render(request, "accounts/profile.html", {"form": form})
+    return profile_render(request, form=form)
+
+
+def profile_render(request: HttpRequest, *, form=None, delete_form=None, status: int = 200) -> HttpResponse:
+    """The settings page; the account deletion form posts to generations (it erases the user's videos first)."""
+    if form is None:
+        form = forms.NotificationSettingsForm(initial={"notify_video_finished": request.user.notify_video_finished})
+    context = {"form": form, "delete_form": delete_form or forms.AccountDeleteForm(user=request.user)}
+    return render(request, "accounts/profile.html", context, status=status)
 
 
 # --- Team -----------------------------------------------------------------------

@@ -113,6 +113,16 @@ def usage_record_list(
     return records.order_by("-completed_at")
 
 
+def usage_records_of_end_user(*, organization: Organization, end_user) -> QuerySet[UsageRecord]:
+    """One end user's ledger rows (usage, and refunds of it), oldest first: what a privacy export shows."""
+    return (
+        UsageRecord.objects.filter(organization=organization)
+        .filter(Q(end_user=end_user) | Q(adjusts__end_user=end_user))
+        .select_related("adjusts")
+        .order_by("completed_at", "id")
+    )
+
+
 # One ledger row as the CSV export reads it; a refund names the generation through the record it adjusts.
 USAGE_EXPORT_FIELDS = (
     "completed_at",

@@ -264,3 +264,36 @@ class ShareLink(models.Model):
 
     def is_active(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class ExportStatus(models.TextChoices):
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class EndUserExport(models.Model):
+    """A large export of everything held about one end user, built by a task into media storage (generations/
+    privacy_export.py); deleted with its file when it expires or when the end user is erased."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="exports")
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.BUILDING)
+    file_name = models.CharField(max_length=255, blank=True)
+    generations_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="The file is deleted after this time.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "end_user", "created_at"], name="gen_export_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.status})"

@@ -15,6 +15,18 @@ def dispatch() -> int:
     return services.dispatch_pending()
 
 
+def erasure_files_delete(erasure_id: int) -> int:
+    from generations import privacy
+
+    return privacy.erasure_files_delete(erasure_id=erasure_id)
+
+
+def end_user_export_build(export_id: str) -> None:
+    from generations import privacy_export
+
+    privacy_export.end_user_export_build(export_id=export_id)
+
+
 def holds_sweep() -> int:
     from generations import holds
 

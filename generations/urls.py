@@ -2,12 +2,13 @@
 
 from django.urls import path, re_path
 
-from generations import provider_key_views, share_views, views, views_continue
+from generations import privacy_views, provider_key_views, share_views, views, views_continue
 
 urlpatterns = [
     # Signed links only (generations.media_links); the path is the storage name so downloads keep it.
     path("media/<path:name>", views.media_file, name="media"),
     path("hooks/eachlabs/<str:secret>/", views.eachlabs_webhook, name="eachlabs_webhook"),
+    path("app/settings/delete-account/", privacy_views.account_delete, name="account_delete"),
     path("app/videos/", views.generation_list, name="generation_list"),
     path("app/videos/new/", views.generation_create, name="generation_create"),
     path("app/videos/new/price/", views.generation_quote, name="generation_quote"),

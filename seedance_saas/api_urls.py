@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from billing import api as billing_api
 from generations import api as generations_api
-from generations import share_api, variation_api
+from generations import privacy_api, share_api, variation_api
 from seedance_saas.errors import api_not_found
 from storyboards import api as storyboards_api
 from webhooks import api as webhooks_api
@@ -44,7 +44,9 @@ v1 = [
         name="storyboard-shot-retry",
     ),
     path("end-users/", billing_api.EndUserWithUsageListView.as_view(), name="end-user-list"),
-    path("end-users/<str:end_user_id>/", billing_api.EndUserWithUsageDetailView.as_view(), name="end-user-detail"),
+    # generations' view adds DELETE (the erasure) to billing's end-user detail.
+    path("end-users/<str:end_user_id>/", privacy_api.EndUserPrivacyDetailView.as_view(), name="end-user-detail"),
+    path("end-users/<str:end_user_id>/export/", privacy_api.EndUserExportView.as_view(), name="end-user-export"),
     path("usage/", billing_api.UsageView.as_view(), name="usage"),
     path("usage/export.csv", billing_api.UsageExportView.as_view(), name="usage-export"),
     path("pricing/", billing_api.PricingView.as_view(), name="pricing"),

@@ -251,6 +251,13 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Secret behind the stable upstream end_user_id (HMAC); keep it stable across deploys.
 END_USER_ID_SECRET = env.str("END_USER_ID_SECRET", default=SECRET_KEY)
+# After an end user is erased, new generations for their old id are refused this long (a partner's retry loop
+# must not bring them back the next minute).
+END_USER_ERASURE_REFUSAL_DAYS = env.int("END_USER_ERASURE_REFUSAL_DAYS", default=30)
+# An export of at most this many generations is answered at once; a larger one is built by a task.
+END_USER_EXPORT_INLINE_MAX = env.int("END_USER_EXPORT_INLINE_MAX", default=200)
+# A larger export's file is deleted this long after it was asked for (the upkeep pass deletes it).
+END_USER_EXPORT_TTL_S = env.int("END_USER_EXPORT_TTL_S", default=24 * 3600)
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {

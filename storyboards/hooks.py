@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from storyboards import selectors
+from storyboards import erasure, selectors
 
 
 def on_generation_ended(sender, *, generation_id, **kwargs) -> None:
@@ -20,3 +20,7 @@ def holds_kept(source_ids: set) -> set:
 
 def media_belongs_to(*, organization_id: int, name: str) -> bool:
     return selectors.media_belongs_to(organization_id=organization_id, name=name)
+
+
+def on_end_user_erased(sender, *, end_user, **kwargs) -> list[str]:
+    return erasure.storyboards_erase(end_user=end_user)

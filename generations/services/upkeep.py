@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from generations import privacy_upkeep
 from generations.models import Generation, Status
 from generations.services.dispatch import dispatch_pending
 from generations.services.tracking import poll_due
@@ -46,4 +47,5 @@ def upkeep_pass(*, should_stop=None) -> dict[str, int]:
         "polled": poll_due(),
         "dispatched": dispatch_pending(should_stop=should_stop),
         "webhooks_requeued": webhooks.deliveries_requeue_lost(),
+        **privacy_upkeep.upkeep(),
     }
