@@ -11,7 +11,7 @@ from accounts import services as accounts_services
 from accounts.api import TenantAPIView
 from generations import catalog, selectors, services
 from generations.media_links import api_link
-from generations.representation import generation_payload
+from generations.representation import PAYLOAD_FIELDS, generation_payload
 from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
 from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
 from seedance_saas.errors import InvalidInput
@@ -95,7 +95,9 @@ class GenerationListView(TenantAPIView):
     def get(self, request):
         filters = GenerationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        generations = selectors.generation_list(organization=self.organization, **filters.validated_data)
+        generations = selectors.generation_list(
+            organization=self.organization, only=PAYLOAD_FIELDS, **filters.validated_data
+        )
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(generations, request, view=self)
         return paginator.get_paginated_response([_payload(request, g) for g in page])
@@ -173,7 +175,10 @@ class GenerationDetailView(GenerationObjectView):
         examples=[GENERATION_EXAMPLE],
     )
     def get(self, request, generation_id):
-        return Response(_payload(request, self.get_generation(generation_id)))
+        generation = selectors.generation_get(
+            organization=self.organization, generation_id=generation_id, only=PAYLOAD_FIELDS
+        )
+        return Response(_payload(request, generation))
 
 
 class GenerationCancelView(GenerationObjectView):

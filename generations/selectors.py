@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -29,9 +30,12 @@ def generation_list(
     end_user_id: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    only: Sequence[str] | None = None,
 ) -> QuerySet[Generation]:
-    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id)."""
+    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id); `only`: the columns to load."""
     generations = Generation.objects.filter(organization=organization).select_related("end_user")
+    if only:
+        generations = generations.only(*only)
     if status:
         generations = generations.filter(status=status)
     if end_user_id:
@@ -43,12 +47,18 @@ def generation_list(
     return generations.order_by("-created_at", "-pk")
 
 
-def generation_get(*, organization: Organization, generation_id: uuid.UUID | str) -> Generation:
-    """The organization's generation, or 404 (another tenant's id and a malformed id alike)."""
+def generation_get(
+    *, organization: Organization, generation_id: uuid.UUID | str, only: Sequence[str] | None = None
+) -> Generation:
+    """The organization's generation, or 404 (another tenant's id and a malformed id alike).
+
+    `only`: the columns to load, for a read that only represents it (one query, no organization join).
+    """
+    generations = Generation.objects.select_related("end_user", "organization")
+    if only:
+        generations = Generation.objects.select_related("end_user").only(*only)
     try:
-        return Generation.objects.select_related("end_user", "organization").get(
-            organization=organization, pk=generation_id
-        )
+        return generations.get(organization=organization, pk=generation_id)
     except (Generation.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such generation.") from missing
 

@@ -448,6 +448,8 @@ API_CREATE_RATE_PER_MINUTE = env.int("API_CREATE_RATE_PER_MINUTE", default=60)
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=600)
 API_ANONYMOUS_RATE_PER_MINUTE = env.int("API_ANONYMOUS_RATE_PER_MINUTE", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# Seconds an API key lookup is cached (revocation still takes effect at once; 0 turns the cache off).
+API_KEY_CACHE_TTL_S = env.int("API_KEY_CACHE_TTL_S", default=30)
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------------
 # Scripts and styles only from our own static files: no inline <script>, on* handler or style="" runs or applies.
