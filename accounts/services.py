@@ -106,19 +106,25 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     if not secret.startswith(API_KEY_PREFIX):
         return None
     key = api_key_cache.cached_key(_hash_secret(secret), load=_api_key_load)
-    if key is None:
-        return None
-    now = timezone.now()
-    # Write at most once a minute per key so a busy key does not write on every request.
-    stale = key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60
-    if stale and api_key_cache.should_touch(key):
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
+    if key is not None:
+        _api_key_touch(key)
     return key
 
 
 def _api_key_load(secret_hash: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("organization").filter(secret_hash=secret_hash, revoked_at=None).first()
+    key = ApiKey.objects.select_related("organization").filter(secret_hash=secret_hash, revoked_at=None).first()
+    if key is not None:
+        _api_key_touch(key)  # before it is cached, so cached copies are fresh and hits need not touch
+    return key
+
+
+def _api_key_touch(key: ApiKey) -> None:
+    """Keeps `last_used_at`, writing at most once a minute per key so a busy key does not write on every request."""
+    now = timezone.now()
+    stale = key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60
+    if stale and api_key_cache.should_touch(key):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
