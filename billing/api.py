@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.api import EndUserDetailView, EndUserListView, TenantAPIView
+from accounts.serializers import EndUserUpdateSerializer
 from billing import prices, selectors, services
-from billing.serializers import EndUserWithUsageSerializer, PricingSerializer, UsageQuerySerializer, UsageSerializer
-from seedance_saas.api_docs import authed_errors, error_responses, paginated
+from billing.serializers import (
+    MAX_USAGE_RANGE_DAYS,
+    EndUserWithUsageSerializer,
+    PricingSerializer,
+    UsageQuerySerializer,
+    UsageSerializer,
+)
+from seedance_saas.api_docs import PAGE_PARAMETERS, authed_errors, error_responses, paginated
 
 # 1080p is priced but only accepted when SEEDANCE_ENABLE_1080P is on.
 GATED_RESOLUTIONS = {"1080p": "SEEDANCE_ENABLE_1080P"}
@@ -54,8 +62,7 @@ class EndUserWithUsageListView(EndUserListView):
             "organization's default end user), newest first, with this month's billed usage."
         ),
         parameters=[
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(EndUserWithUsageSerializer), **authed_errors(400)},
     )
@@ -86,6 +93,7 @@ class EndUserWithUsageDetailView(EndUserDetailView):
             "`monthly_spend_limit` (USD per calendar month, decimal string, null for none) and `blocked`. "
             "Creating a generation over the limit, or for a blocked end user, answers 402."
         ),
+        request=EndUserUpdateSerializer,
         responses={200: EndUserWithUsageSerializer, **authed_errors(400, 404, 415)},
         examples=[
             OpenApiExample("limit", value={"monthly_spend_limit": "25.00", "blocked": False}, request_only=True),
@@ -147,8 +155,17 @@ class UsageView(TenantAPIView):
             "(refunds net out)."
         ),
         parameters=[
-            OpenApiParameter("from", str, description="YYYY-MM-DD, inclusive; default: first day of this month."),
-            OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive; default: today."),
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="YYYY-MM-DD, inclusive; default: first day of this month."
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                description=(
+                    "YYYY-MM-DD, inclusive; default: today. Must be on or after `from`, and the period at most "
+                    f"{MAX_USAGE_RANGE_DAYS} days (400 otherwise)."
+                ),
+            ),
             OpenApiParameter("group_by", str, enum=list(selectors.GROUP_BY), description="Default `resolution`."),
         ],
         responses={200: UsageSerializer, **authed_errors(400)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser
@@ -12,8 +13,19 @@ from accounts.api import TenantAPIView
 from generations import catalog, selectors, services
 from generations.media_links import api_link
 from generations.representation import PAYLOAD_FIELDS, generation_payload
-from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
-from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
+from generations.serializers import (
+    GenerationCreateJsonSerializer,
+    GenerationCreateSerializer,
+    GenerationFilterSerializer,
+    GenerationSerializer,
+)
+from seedance_saas.api_docs import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PAGE_PARAMETERS,
+    ApiCursorPagination,
+    authed_errors,
+    paginated,
+)
 from seedance_saas.errors import InvalidInput
 from seedance_saas.idempotency import idempotent
 from seedance_saas.uploads import LimitedMultiPartParser
@@ -84,11 +96,14 @@ class GenerationListView(TenantAPIView):
         description="Your organization's generations, newest first, cursor-paginated (follow `next`).",
         parameters=[
             OpenApiParameter("status", str, enum=list(GenerationFilterSerializer().fields["status"].choices)),
-            OpenApiParameter("end_user_id", str, description="Only this end user's generations."),
-            OpenApiParameter("created_after", str, description="ISO 8601 date-time, inclusive."),
-            OpenApiParameter("created_before", str, description="ISO 8601 date-time, exclusive."),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            OpenApiParameter(
+                "end_user_id",
+                {"type": "string", "minLength": 1, "maxLength": 160},
+                description="Only this end user's generations.",
+            ),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="RFC 3339 date-time, inclusive."),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="RFC 3339 date-time, exclusive."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(GenerationSerializer), **authed_errors(400)},
     )
@@ -114,7 +129,7 @@ class GenerationListView(TenantAPIView):
         ),
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request={
-            "application/json": GenerationCreateSerializer,
+            "application/json": GenerationCreateJsonSerializer,
             "multipart/form-data": OpenApiRequest(GenerationCreateSerializer),
         },
         responses={201: GenerationSerializer, **authed_errors(400, 402, 409, 413, 415)},
@@ -122,7 +137,8 @@ class GenerationListView(TenantAPIView):
     )
     @idempotent
     def post(self, request):
-        data = GenerationCreateSerializer(data=request.data)
+        json_body = isinstance(request.data, dict) and not hasattr(request.data, "getlist")
+        data = (GenerationCreateJsonSerializer if json_body else GenerationCreateSerializer)(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         errors: dict = {}

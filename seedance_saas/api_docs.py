@@ -57,9 +57,13 @@ def authed_errors(*statuses: int) -> dict:
     return error_responses(401, 429, *statuses)
 
 
+MAX_PAGE_SIZE = 100
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # What seedance_saas.idempotency enforces: 1-255 characters, not only spaces.
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -70,13 +74,22 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+CURSOR_PARAMETER = OpenApiParameter("cursor", str, description="From `next` or `previous`.")
+PAGE_SIZE_PARAMETER = OpenApiParameter(
+    "page_size",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+    description=f"1-{MAX_PAGE_SIZE}, default 20.",
+)
+PAGE_PARAMETERS = [CURSOR_PARAMETER, PAGE_SIZE_PARAMETER]
+
+
 class ApiCursorPagination(CursorPagination):
     """Newest first; stable under inserts; `?cursor=` from `next`/`previous`, `?page_size=` up to 100."""
 
     ordering = ("-created_at", "-pk")
     page_size = 20
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
     def decode_cursor(self, request):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from seedance_saas.api_inputs import StrictJsonTypesMixin, StrictQueryMixin, https_url_field
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
@@ -35,8 +36,8 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="whsec_<base64>: verify the webhook-signature header with it.")
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="https:// URL of your receiver.")
+class WebhookEndpointCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
+    url = https_url_field(max_length=500, help_text="https:// URL of your receiver, on a public host.")
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES),
         required=False,
@@ -46,8 +47,8 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, required=False)
+class WebhookEndpointUpdateSerializer(StrictJsonTypesMixin, serializers.Serializer):
+    url = https_url_field(max_length=500, required=False)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, allow_empty=False
     )
@@ -93,7 +94,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryFilterSerializer(serializers.Serializer):
+class WebhookDeliveryFilterSerializer(StrictQueryMixin, serializers.Serializer):
     endpoint_id = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=DeliveryStatus.values, required=False)
     event_type = serializers.ChoiceField(choices=EVENT_TYPES, required=False)
