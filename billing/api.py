@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -72,6 +73,8 @@ class EndUserWithUsageListView(EndUserListView):
 
 class EndUserWithUsageDetailView(EndUserDetailView):
     serializer_class = EndUserWithUsageSerializer
+    # JSON only: a form cannot say null (no limit), so a form body would mean something the schema does not state.
+    parser_classes = [JSONParser]
 
     def get_serializer_context(self) -> dict:
         return {"usage": _usage_context(self.organization)}
@@ -116,7 +119,7 @@ class PricingView(TenantAPIView):
             "default. Money is a decimal string in USD."
         ),
         auth=[{"ApiKey": []}, {}],
-        responses={200: PricingSerializer, **error_responses(401, 429)},
+        responses={200: PricingSerializer, **error_responses(401, 406, 429)},
         examples=[
             OpenApiExample(
                 "prices",

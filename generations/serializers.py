@@ -22,7 +22,13 @@ from generations.catalog import (
     allowed_resolutions,
 )
 from generations.models import Status
-from seedance_saas.api_inputs import StrictJsonTypesMixin, StrictQueryMixin, documented_field, https_url_field
+from seedance_saas.api_inputs import (
+    ClosedBodyMixin,
+    StrictJsonTypesMixin,
+    StrictQueryMixin,
+    documented_field,
+    https_url_field,
+)
 
 # Generation.image_url and end_image_url hold at most this much.
 MAX_URL_CHARS = 2000
@@ -43,7 +49,7 @@ class ResolutionFieldExtension(OpenApiSerializerFieldExtension):
         return _enum(allowed_resolutions(), description=f"Default {DEFAULT_RESOLUTION}.")
 
 
-class GenerationCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
+class GenerationCreateSerializer(ClosedBodyMixin, StrictJsonTypesMixin, serializers.Serializer):
     """A create as multipart/form-data: the first frame uploaded as `image` or given as `image_url`, not both.
 
     Every rule the catalog enforces is stated in the schema; the catalog still checks them (one InvalidInput
@@ -87,6 +93,7 @@ class GenerationCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
     seed = serializers.CharField(
         required=False,
         allow_null=True,
+        min_length=1,
         max_length=MAX_SEED_CHARS,
         trim_whitespace=False,
         help_text="Best-effort reproducibility.",
@@ -102,12 +109,6 @@ class GenerationCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
             "letter or digit. Empty, null or absent means the organization's default end user."
         ),
     )
-
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return attrs
 
 
 class GenerationCreateJsonSerializer(GenerationCreateSerializer):

@@ -26,6 +26,11 @@ _ERRORS = {
     401: ("Missing, unknown or revoked API key.", "unauthenticated", "This API key is unknown or has been revoked."),
     402: ("Billing does not allow this (spend limit, standing).", "payment_required", "Add a payment method."),
     404: ("No such object in your organization.", "not_found", "No such object, or it belongs to another ..."),
+    406: (
+        "The Accept header asks for something other than JSON.",
+        "not_acceptable",
+        "Could not satisfy the request Accept header.",
+    ),
     409: ("Conflicts with the object's state or an idempotency key.", "conflict", "This cannot be done now."),
     413: (
         "An image over 30 MB, a multipart body over 61 MB, or another body over 2.5 MB.",
@@ -54,7 +59,7 @@ def error_responses(*statuses: int) -> dict:
 
 
 def authed_errors(*statuses: int) -> dict:
-    return error_responses(401, 429, *statuses)
+    return error_responses(401, 406, 429, *statuses)
 
 
 MAX_PAGE_SIZE = 100

@@ -8,13 +8,20 @@ mixins refuse them with the usual 400 `invalid_input`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 # An https URL to a named public host: a host name with a dot whose last label starts with a letter (no IP
-# literal, no user:password@), an optional port, then a path, query or fragment without spaces.
-HTTPS_URL_PATTERN = r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?([/?#][^\s]*)?$"
+# literal, no user:password@), an optional port, then a path, query or fragment of RFC 3986 characters.
+HTTPS_URL_PATTERN = (
+    r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?"
+    r"([/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
+)
 
 
 class RequiredCheckedLater:
@@ -37,12 +44,24 @@ def documented_field(
     return extend_schema_field(schema)(type(f"Documented{base.__name__}", bases, {}))
 
 
-def https_url_field(*, max_length: int, checked_later: bool = False, **kwargs) -> serializers.CharField:
-    """A CharField documented as an https URL (the service checks the rest: a public host, no local name)."""
+def https_url_field(
+    *, max_length: int, checked_later: bool = False, also_valid: Callable[[str], bool] | None = None, **kwargs
+) -> serializers.CharField:
+    """A CharField that takes only what HTTPS_URL_PATTERN states (the service checks the rest: a public host).
+
+    `also_valid(value)`: an exception the schema does not state, e.g. http://127.0.0.1 in development.
+    """
     schema = {"type": "string", "pattern": HTTPS_URL_PATTERN, "maxLength": max_length}
     if kwargs.get("allow_null"):
         schema["nullable"] = True
-    return documented_field(schema, checked_later=checked_later)(max_length=max_length, **kwargs)
+
+    def matches(value: str) -> None:
+        if not re.match(HTTPS_URL_PATTERN, value) and not (also_valid and also_valid(value)):
+            raise serializers.ValidationError(
+                "Use an https:// URL of a public host name (no spaces, no user:password@)."
+            )
+
+    return documented_field(schema, checked_later=checked_later)(max_length=max_length, validators=[matches], **kwargs)
 
 
 _JSON_TYPES = {
@@ -90,6 +109,26 @@ def _allowed_types(field) -> tuple[type, ...] | None:
 
 def _json_name(python_type: type) -> str:
     return {bool: "a boolean", int: "an integer", list: "an array", dict: "an object", str: "a string"}[python_type]
+
+
+class ClosedBodyMixin:
+    """A body whose unknown fields are refused (400 `Unknown field.`), documented `additionalProperties: false`."""
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().validate(attrs)
+
+
+class ClosedBodyExtension(OpenApiSerializerExtension):
+    target_class = ClosedBodyMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
 
 
 class StrictQueryMixin:

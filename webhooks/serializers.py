@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from rest_framework import serializers
 
 from seedance_saas.api_inputs import StrictJsonTypesMixin, StrictQueryMixin, https_url_field
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+
+def _local_http(url: str) -> bool:
+    """http://127.0.0.1 and localhost for development and tests (WEBHOOKS_ALLOW_HTTP_LOCALHOST); not in the schema."""
+    return settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST and re.match(r"^http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/|$)", url)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -37,7 +45,9 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
-    url = https_url_field(max_length=500, help_text="https:// URL of your receiver, on a public host.")
+    url = https_url_field(
+        max_length=500, also_valid=_local_http, help_text="https:// URL of your receiver, on a public host."
+    )
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES),
         required=False,
@@ -48,7 +58,7 @@ class WebhookEndpointCreateSerializer(StrictJsonTypesMixin, serializers.Serializ
 
 
 class WebhookEndpointUpdateSerializer(StrictJsonTypesMixin, serializers.Serializer):
-    url = https_url_field(max_length=500, required=False)
+    url = https_url_field(max_length=500, required=False, also_valid=_local_http)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, allow_empty=False
     )

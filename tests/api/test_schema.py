@@ -73,7 +73,7 @@ FUZZ_CONFIG = SchemathesisConfig.from_dict(
         # Reproducible in CI: one seed, derandomized Hypothesis, no example database between runs.
         "seed": 14,
         "continue-on-failure": True,
-        "headers": {"Authorization": f"Bearer {FUZZ_SECRET}"},
+        "auth": {"openapi": {"ApiKey": {"bearer": FUZZ_SECRET}}},
         "generation": {"mode": "all", "max-examples": 12, "deterministic": True, "database": "none"},
         "phases": {
             "examples": {"enabled": True},
