@@ -17,10 +17,11 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 # An https URL to a named public host: a host name with a dot whose last label starts with a letter (no IP
-# literal, no user:password@), an optional port, then a path, query or fragment of RFC 3986 characters.
+# literal, no user:password@), an optional port, then a path, query or fragment of RFC 3986
+# characters (percent-escapes complete; brackets only belong in an IPv6 host, which is not taken).
 HTTPS_URL_PATTERN = (
     r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?"
-    r"([/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
+    r"([/?#]([A-Za-z0-9._~:/?#@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)?$"
 )
 
 

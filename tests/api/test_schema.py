@@ -74,7 +74,7 @@ FUZZ_CONFIG = SchemathesisConfig.from_dict(
         "seed": 14,
         "continue-on-failure": True,
         "auth": {"openapi": {"ApiKey": {"bearer": FUZZ_SECRET}}},
-        "generation": {"mode": "all", "max-examples": 12, "deterministic": True, "database": "none"},
+        "generation": {"mode": "all", "max-examples": 10, "deterministic": True, "database": "none"},
         "phases": {
             "examples": {"enabled": True},
             "coverage": {"enabled": True},
@@ -165,4 +165,4 @@ def test_schemathesis_examples_coverage_and_fuzzing_with_every_check(case, fuzz_
 def test_schemathesis_stateful_with_every_check(api_schema):
     machine = api_schema.as_state_machine()
     with override_settings(**UNTHROTTLED):
-        machine.run(settings=settings(FUZZ_SETTINGS, max_examples=15, stateful_step_count=8, derandomize=True))
+        machine.run(settings=settings(FUZZ_SETTINGS, max_examples=10, stateful_step_count=8, derandomize=True))
