@@ -151,3 +151,19 @@ def test_a_lookup_that_raced_the_revocation_cannot_put_the_key_back_in_the_cache
     secret_hash = hashlib.sha256(api_key.secret.encode()).hexdigest()
     assert api_key_cache.cached_key(secret_hash, load=load_then_revoke) is not None  # that one request was earlier
     assert accounts.api_key_authenticate(secret=api_key.secret) is None
+
+
+@pytest.mark.postgres
+def test_a_list_page_reads_the_organization_created_at_id_index_in_its_order(organization):
+    from django.db import connection
+
+    from generations import selectors
+    from generations.representation import PAYLOAD_FIELDS
+
+    _make(organization, count=30, rich=False)
+    page = selectors.generation_list(organization=organization, only=PAYLOAD_FIELDS)[:21]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: make the planner show its index choice
+    plan = page.explain()
+    assert "gen_org_created_id_idx" in plan, plan
+    assert "Sort" not in plan.split("gen_org_created_id_idx")[0], plan  # the index gives the order: no sort step

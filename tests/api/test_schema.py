@@ -56,6 +56,28 @@ def test_every_operation_has_a_summary_a_description_or_example_and_documented_e
             assert "404" in responses, f"{where} does not document 404"
 
 
+def test_the_rules_partners_used_to_learn_from_a_400_are_in_the_schema():
+    schema = _schema()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def parameter(path, method, name):
+        return next(p["schema"] for p in paths[path][method]["parameters"] if p["name"] == name)
+
+    for path in ("/api/v1/generations/", "/api/v1/end-users/", "/api/v1/webhook-deliveries/"):
+        assert parameter(path, "get", "page_size") == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+    key = parameter("/api/v1/generations/", "post", "Idempotency-Key")
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    assert parameter("/api/v1/generations/", "get", "created_after")["format"] == "date-time"
+    assert parameter("/api/v1/usage/", "get", "from")["format"] == "date"
+    patch = paths["/api/v1/end-users/{end_user_id}/"]["patch"]["requestBody"]["content"]
+    limit = components[patch["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert limit["monthly_spend_limit"]["pattern"] == "^[0-9]{1,8}(\\.[0-9]{1,4})?$"
+    create = components["GenerationCreateJson"]
+    assert create["additionalProperties"] is False and set(create["required"]) == {"prompt", "image_url"}
+    assert create["properties"]["image_url"]["pattern"].startswith("^https://")
+    assert components["WebhookEndpointCreate"]["properties"]["url"]["pattern"].startswith("^https://")
+
+
 def test_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "Seedance Studio API"
