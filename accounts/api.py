@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import scopes, selectors, services
 from accounts.serializers import EndUserSerializer, EndUserUpdateSerializer
 from seedance_saas import ratelimit_fields
-from seedance_saas.api_docs import ScopedAutoSchema, authed_errors, paginate, paginated
+from seedance_saas.api_docs import PAGE_PARAMETERS, ScopedAutoSchema, authed_errors, paginate, paginated
 from seedance_saas.errors import ServiceError
 
 HANDLER_METHODS = ("get", "post", "put", "patch", "delete")
@@ -120,8 +120,7 @@ class EndUserListView(TenantAPIView):
             "organization's default end user), newest first."
         ),
         parameters=[
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(EndUserSerializer), **authed_errors(400)},
     )

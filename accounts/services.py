@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
-from accounts import erasure, selectors
+from accounts import api_key_cache, erasure, selectors
 from accounts import scopes as scope_rules
 from accounts.models import ApiKey, EndUser, Invitation, Membership, Organization, Role, User
 from accounts.signals import organization_created
@@ -119,23 +119,33 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     """The active key for this secret, with `last_used_at` kept, or None."""
     if not secret.startswith(API_KEY_PREFIX):
         return None
-    key = (
-        ApiKey.objects.select_related("organization").filter(secret_hash=_hash_secret(secret), revoked_at=None).first()
-    )
-    if key is None:
-        return None
+    key = api_key_cache.cached_key(_hash_secret(secret), load=_api_key_load)
+    if key is not None:
+        _api_key_touch(key)
+    return key
+
+
+def _api_key_load(secret_hash: str) -> ApiKey | None:
+    key = ApiKey.objects.select_related("organization").filter(secret_hash=secret_hash, revoked_at=None).first()
+    if key is not None:
+        _api_key_touch(key)  # before it is cached, so cached copies are fresh and hits need not touch
+    return key
+
+
+def _api_key_touch(key: ApiKey) -> None:
+    """Keeps `last_used_at`, writing at most once a minute per key so a busy key does not write on every request."""
     now = timezone.now()
-    # Write at most once a minute per key so a busy key does not write on every request.
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+    stale = key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60
+    if stale and api_key_cache.should_touch(key):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-    return key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        api_key_cache.forget(api_key.secret_hash)
     return api_key
 
 

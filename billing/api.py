@@ -8,20 +8,23 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import scopes
 from accounts.api import EndUserDetailView, EndUserListView, TenantAPIView
+from accounts.serializers import EndUserUpdateSerializer
 from billing import prices, selectors, services, usage_export
 from billing.serializers import (
+    MAX_USAGE_RANGE_DAYS,
     EndUserWithUsageSerializer,
     PricingSerializer,
     UsageExportQuerySerializer,
     UsageQuerySerializer,
     UsageSerializer,
 )
-from seedance_saas.api_docs import authed_errors, error_responses, paginated
+from seedance_saas.api_docs import PAGE_PARAMETERS, authed_errors, error_responses, paginated
 
 # 1080p is priced but only accepted when SEEDANCE_ENABLE_1080P is on.
 GATED_RESOLUTIONS = {"1080p": "SEEDANCE_ENABLE_1080P"}
@@ -63,8 +66,7 @@ class EndUserWithUsageListView(EndUserListView):
             "organization's default end user), newest first, with this month's billed usage."
         ),
         parameters=[
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(EndUserWithUsageSerializer), **authed_errors(400)},
     )
@@ -74,6 +76,8 @@ class EndUserWithUsageListView(EndUserListView):
 
 class EndUserWithUsageDetailView(EndUserDetailView):
     serializer_class = EndUserWithUsageSerializer
+    # JSON only: a form cannot say null (no limit), so a form body would mean something the schema does not state.
+    parser_classes = [JSONParser]
 
     def get_serializer_context(self) -> dict:
         return {"usage": _usage_context(self.organization)}
@@ -95,6 +99,7 @@ class EndUserWithUsageDetailView(EndUserDetailView):
             "`monthly_spend_limit` (USD per calendar month, decimal string, null for none) and `blocked`. "
             "Creating a generation over the limit, or for a blocked end user, answers 402."
         ),
+        request=EndUserUpdateSerializer,
         responses={200: EndUserWithUsageSerializer, **authed_errors(400, 404, 415)},
         examples=[
             OpenApiExample("limit", value={"monthly_spend_limit": "25.00", "blocked": False}, request_only=True),
@@ -118,7 +123,7 @@ class PricingView(TenantAPIView):
             "default. Money is a decimal string in USD."
         ),
         auth=[{"ApiKey": []}, {}],
-        responses={200: PricingSerializer, **error_responses(401, 429)},
+        responses={200: PricingSerializer, **error_responses(401, 406, 429)},
         examples=[
             OpenApiExample(
                 "prices",
@@ -159,8 +164,17 @@ class UsageView(TenantAPIView):
             "(refunds net out)."
         ),
         parameters=[
-            OpenApiParameter("from", str, description="YYYY-MM-DD, inclusive; default: first day of this month."),
-            OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive; default: today."),
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="YYYY-MM-DD, inclusive; default: first day of this month."
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                description=(
+                    "YYYY-MM-DD, inclusive; default: today. Must be on or after `from`, and the period at most "
+                    f"{MAX_USAGE_RANGE_DAYS} days (400 otherwise)."
+                ),
+            ),
             OpenApiParameter("group_by", str, enum=list(selectors.GROUP_BY), description="Default `resolution`."),
         ],
         responses={200: UsageSerializer, **authed_errors(400)},

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.serializers import EndUserSerializer
 from billing.selectors import GROUP_BY
+from seedance_saas.api_inputs import StrictQueryMixin
 
 MAX_USAGE_RANGE_DAYS = 400
 
@@ -49,7 +50,7 @@ class PricingSerializer(serializers.Serializer):
     prices = PriceSerializer(many=True)
 
 
-class UsageQuerySerializer(serializers.Serializer):
+class UsageQuerySerializer(StrictQueryMixin, serializers.Serializer):
     from_ = serializers.DateField(required=False, help_text="First day (UTC), inclusive; default: this month's first.")
     to = serializers.DateField(required=False, help_text="Last day (UTC), inclusive; default: today.")
     group_by = serializers.ChoiceField(choices=GROUP_BY, required=False, default="resolution")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -18,10 +19,22 @@ from accounts import services as accounts_services
 from accounts.api import TenantAPIView
 from generations import catalog, continuation, selectors, services, variations
 from generations.media_links import api_link
-from generations.representation import generation_payload
-from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
+from generations.representation import PAYLOAD_FIELDS, generation_payload
+from generations.serializers import (
+    GenerationContinueJsonSerializer,
+    GenerationCreateJsonSerializer,
+    GenerationCreateSerializer,
+    GenerationFilterSerializer,
+    GenerationSerializer,
+)
 from generations.variation_api import GROUP_EXAMPLE, VariationGroupSerializer, group_payload
-from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
+from seedance_saas.api_docs import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PAGE_PARAMETERS,
+    ApiCursorPagination,
+    authed_errors,
+    paginated,
+)
 from seedance_saas.errors import InvalidInput
 from seedance_saas.idempotency import idempotent
 from seedance_saas.uploads import LimitedMultiPartParser
@@ -122,18 +135,23 @@ class GenerationListView(TenantAPIView):
         description="Your organization's generations, newest first, cursor-paginated (follow `next`).",
         parameters=[
             OpenApiParameter("status", str, enum=list(GenerationFilterSerializer().fields["status"].choices)),
-            OpenApiParameter("end_user_id", str, description="Only this end user's generations."),
-            OpenApiParameter("created_after", str, description="ISO 8601 date-time, inclusive."),
-            OpenApiParameter("created_before", str, description="ISO 8601 date-time, exclusive."),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            OpenApiParameter(
+                "end_user_id",
+                {"type": "string", "minLength": 1, "maxLength": 160},
+                description="Only this end user's generations.",
+            ),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="RFC 3339 date-time, inclusive."),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="RFC 3339 date-time, exclusive."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(GenerationSerializer), **authed_errors(400)},
     )
     def get(self, request):
         filters = GenerationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        generations = selectors.generation_list(organization=self.organization, **filters.validated_data)
+        generations = selectors.generation_list(
+            organization=self.organization, only=PAYLOAD_FIELDS, **filters.validated_data
+        )
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(generations, request, view=self)
         return paginator.get_paginated_response([_payload(request, g) for g in page])
@@ -154,7 +172,11 @@ class GenerationListView(TenantAPIView):
         ),
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request={
-            "application/json": GenerationCreateSerializer,
+            "application/json": PolymorphicProxySerializer(
+                component_name="GenerationCreateJsonBody",
+                serializers=[GenerationCreateJsonSerializer, GenerationContinueJsonSerializer],
+                resource_type_field_name=None,
+            ),
             "multipart/form-data": OpenApiRequest(GenerationCreateSerializer),
         },
         responses={
@@ -169,7 +191,14 @@ class GenerationListView(TenantAPIView):
     )
     @idempotent
     def post(self, request):
-        data = GenerationCreateSerializer(data=request.data)
+        json_body = isinstance(request.data, dict) and not hasattr(request.data, "getlist")
+        if not json_body:
+            serializer = GenerationCreateSerializer
+        elif "continue_from" in request.data:
+            serializer = GenerationContinueJsonSerializer
+        else:
+            serializer = GenerationCreateJsonSerializer
+        data = serializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         errors: dict = {}
@@ -263,7 +292,10 @@ class GenerationDetailView(GenerationObjectView):
         examples=[GENERATION_EXAMPLE],
     )
     def get(self, request, generation_id):
-        return Response(_payload(request, self.get_generation(generation_id)))
+        generation = selectors.generation_get(
+            organization=self.organization, generation_id=generation_id, only=PAYLOAD_FIELDS
+        )
+        return Response(_payload(request, generation))
 
 
 class GenerationCancelView(GenerationObjectView):

@@ -111,8 +111,12 @@ class Generation(models.Model):
             models.Index(fields=["status", "not_before"], name="gen_dispatch_idx"),
             models.Index(fields=["status", "next_poll_at"], name="gen_poll_idx"),
             models.Index(fields=["organization", "status", "created_at"], name="gen_org_status_idx"),
-            models.Index(fields=["organization", "-created_at"], name="gen_org_recent_idx"),
+            # The partner list's order (-created_at, -id), read backwards; its pages start at a cursor on both.
+            models.Index(fields=["organization", "created_at", "id"], name="gen_org_created_id_idx"),
             models.Index(fields=["organization", "submitted_at"], name="gen_org_submitted_idx"),
+            # generations.metrics: submissions and completions of the last window, across tenants.
+            models.Index(fields=["submitted_at"], name="gen_submitted_idx"),
+            models.Index(fields=["status", "completed_at"], name="gen_status_completed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,37 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+# Every column generation_payload reads: the API loads only these (one query a page, no deferred-field loads).
+# A field added to the payload must be added here, or each row costs a query (tests/api/test_read_queries.py).
+PAYLOAD_FIELDS = (
+    "id",
+    "status",
+    "prompt",
+    "image",
+    "image_url",
+    "end_image",
+    "end_image_url",
+    "resolution",
+    "duration",
+    "aspect_ratio",
+    "generate_audio",
+    "seed",
+    "end_user__external_id",
+    "estimated_cost",
+    "cost",
+    "video",
+    "duration_seconds",
+    "error_code",
+    "error_message",
+    "retry_of_id",
+    "variation_group",
+    "continues_id",
+    "poster",
+    "created_at",
+    "completed_at",
+)
+
+
 def generation_payload(generation: Generation, *, link_for: Callable[[str], MediaLink]) -> dict:
     """Money as decimal strings, times as ISO 8601 UTC, URLs absolute.
 

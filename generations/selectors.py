@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
@@ -22,6 +25,7 @@ from generations.models import (
     ProviderKey,
     Status,
 )
+from seedance_saas.dependencies import DEPENDENCY_ERRORS
 
 
 def generation_list(
@@ -32,9 +36,13 @@ def generation_list(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     kind: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> QuerySet[Generation]:
-    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id); `kind` is single or variations."""
+    """Newest first; `end_user_id` is the partner's own id (EndUser.external_id); `kind` is single or variations;
+    `only`: the columns to load."""
     generations = Generation.objects.filter(organization=organization).select_related("end_user")
+    if only:
+        generations = generations.only(*only)
     if kind == "single":
         generations = generations.filter(variation_group__isnull=True)
     elif kind == "variations":
@@ -50,12 +58,18 @@ def generation_list(
     return generations.order_by("-created_at", "-pk")
 
 
-def generation_get(*, organization: Organization, generation_id: uuid.UUID | str) -> Generation:
-    """The organization's generation, or 404 (another tenant's id and a malformed id alike)."""
+def generation_get(
+    *, organization: Organization, generation_id: uuid.UUID | str, only: Sequence[str] | None = None
+) -> Generation:
+    """The organization's generation, or 404 (another tenant's id and a malformed id alike).
+
+    `only`: the columns to load, for a read that only represents it (one query, no organization join).
+    """
+    generations = Generation.objects.select_related("end_user", "organization")
+    if only:
+        generations = Generation.objects.select_related("end_user").only(*only)
     try:
-        return Generation.objects.select_related("end_user", "organization").get(
-            organization=organization, pk=generation_id
-        )
+        return generations.get(organization=organization, pk=generation_id)
     except (Generation.DoesNotExist, ValidationError, ValueError, TypeError) as missing:
         raise Http404("No such generation.") from missing
 
@@ -149,7 +163,26 @@ def generation_active_count(*, organization: Organization) -> int:
     ).count()
 
 
+ACTIVE_COUNT_CACHE_KEY = "generations:active-count:{organization_id}"
+
+
+def generation_active_count_forget(*, organization_id: int) -> None:
+    """A generation was created or ended: the next rate-limit fields count again."""
+    with contextlib.suppress(*DEPENDENCY_ERRORS):
+        cache.delete(ACTIVE_COUNT_CACHE_KEY.format(organization_id=organization_id))
+
+
 def generation_concurrency(organization: Organization) -> tuple[int, int]:
     """(cap, in use) for the rate-limit fields: the provider key's in-flight cap against this organization's
     unfinished generations. No organization is refused over it: generations past it wait in the queue."""
-    return settings.EACHLABS_MAX_IN_FLIGHT, generation_active_count(organization=organization)
+    cache_key = ACTIVE_COUNT_CACHE_KEY.format(organization_id=organization.pk)
+    try:
+        active = cache.get(cache_key)
+    except DEPENDENCY_ERRORS:
+        active = None
+    if active is None:
+        active = generation_active_count(organization=organization)
+        # A hint on every API answer: a few seconds stale is fine, a query on every read is not.
+        with contextlib.suppress(*DEPENDENCY_ERRORS):
+            cache.set(cache_key, active, timeout=settings.API_CONCURRENCY_COUNT_CACHE_S)
+    return settings.EACHLABS_MAX_IN_FLIGHT, active

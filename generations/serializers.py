@@ -7,54 +7,107 @@ generations.representation, which partner webhooks share.
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from generations.catalog import ASPECT_RATIOS, DURATIONS, RESOLUTIONS
+from generations.catalog import (
+    ASPECT_RATIOS,
+    DEFAULT_RESOLUTION,
+    DURATIONS,
+    MAX_DURATION_S,
+    MAX_PROMPT_CHARS,
+    MAX_SEED_CHARS,
+    MIN_DURATION_S,
+    RESOLUTIONS,
+    allowed_resolutions,
+)
 from generations.models import Status
+from seedance_saas.api_inputs import (
+    ClosedBodyMixin,
+    StrictJsonTypesMixin,
+    StrictQueryMixin,
+    documented_field,
+    https_url_field,
+)
+
+# Generation.image_url and end_image_url hold at most this much.
+MAX_URL_CHARS = 2000
 
 
-class GenerationCreateSerializer(serializers.Serializer):
-    prompt = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
+def _enum(values, *, nullable: bool = True, **extra) -> dict:
+    return {"type": "string", "enum": list(values), "nullable": nullable, **extra}
+
+
+class _ResolutionField(serializers.CharField):
+    """The resolutions this deployment takes (1080p only with SEEDANCE_ENABLE_1080P), read when the schema is built."""
+
+
+class ResolutionFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = _ResolutionField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return _enum(allowed_resolutions(), description=f"Default {DEFAULT_RESOLUTION}.")
+
+
+class GenerationCreateSerializer(ClosedBodyMixin, StrictJsonTypesMixin, serializers.Serializer):
+    """A create as multipart/form-data: the first frame uploaded as `image` or given as `image_url`, not both.
+
+    Every rule the catalog enforces is stated in the schema; the catalog still checks them (one InvalidInput
+    naming every bad field). An empty value is refused (null or leaving it out means the default).
+    """
+
+    extra_json_types = {"duration": (str, int)}
+
+    prompt = documented_field(
+        {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": r"\S"}, checked_later=True
+    )(
+        max_length=MAX_PROMPT_CHARS,
         trim_whitespace=False,
-        help_text="Motion, action, dialogue, camera.",
+        help_text=f"Motion, action, dialogue, camera; not only spaces; at most {MAX_PROMPT_CHARS} characters.",
     )
-    image_url = serializers.CharField(
+    image_url = https_url_field(
+        max_length=MAX_URL_CHARS,
         required=False,
-        allow_blank=True,
-        allow_null=True,
-        help_text="Public HTTPS URL of the first frame (JPEG, PNG or WebP, <= 30 MB).",
+        help_text="Public HTTPS URL of the first frame (JPEG, PNG or WebP, <= 30 MB); or upload `image`.",
     )
-    end_image_url = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, help_text="Optional last frame URL."
+    end_image_url = https_url_field(
+        max_length=MAX_URL_CHARS, required=False, allow_null=True, help_text="Optional last frame URL."
     )
     image = serializers.FileField(
-        required=False, help_text="Multipart upload of the first frame, instead of image_url."
+        required=False, help_text="The first frame (JPEG, PNG or WebP, <= 30 MB), instead of image_url."
     )
-    end_image = serializers.FileField(required=False, help_text="Multipart upload of the last frame.")
-    resolution = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, help_text=f"One of {', '.join(RESOLUTIONS)}."
-    )
-    duration = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        help_text="'auto' (default) or whole seconds 4-15 (a string or a number).",
-    )
-    aspect_ratio = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, help_text=f"One of {', '.join(ASPECT_RATIOS)}."
-    )
+    end_image = serializers.FileField(required=False, help_text="The last frame, instead of end_image_url.")
+    resolution = _ResolutionField(required=False, allow_null=True)
+    duration = documented_field(
+        {
+            "oneOf": [
+                {"type": "string", "enum": list(DURATIONS)},
+                {"type": "integer", "minimum": MIN_DURATION_S, "maximum": MAX_DURATION_S},
+            ],
+            "nullable": True,
+            "description": f"'auto' (default) or whole seconds {MIN_DURATION_S}-{MAX_DURATION_S}, string or number.",
+        }
+    )(required=False, allow_null=True)
+    aspect_ratio = documented_field(_enum(ASPECT_RATIOS, description="Default auto."))(required=False, allow_null=True)
     generate_audio = serializers.BooleanField(required=False, default=None, allow_null=True, help_text="Default true.")
     seed = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, help_text="Best-effort reproducibility."
+        required=False,
+        allow_null=True,
+        min_length=1,
+        max_length=MAX_SEED_CHARS,
+        trim_whitespace=False,
+        help_text="Best-effort reproducibility.",
     )
-    end_user_id = serializers.CharField(
+    end_user_id = documented_field(
+        {"type": "string", "nullable": True, "pattern": r"^([A-Za-z0-9][A-Za-z0-9_.@+\-]{0,127})?$"}
+    )(
         required=False,
         allow_blank=True,
         allow_null=True,
-        help_text="Your own id for the person (created on first use); absent means the organization's default.",
+        help_text=(
+            "Your own id for the person (created on first use): 1-128 letters, digits, _ . @ + -, starting with a "
+            "letter or digit. Empty, null or absent means the organization's default end user."
+        ),
     )
     variations = serializers.IntegerField(
         required=False,
@@ -75,11 +128,34 @@ class GenerationCreateSerializer(serializers.Serializer):
         ),
     )
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
-        return attrs
+
+class GenerationCreateJsonSerializer(GenerationCreateSerializer):
+    """A create as JSON: the first frame by `image_url` (uploads need multipart/form-data)."""
+
+    image_url = https_url_field(
+        max_length=MAX_URL_CHARS,
+        checked_later=True,
+        help_text="Public HTTPS URL of the first frame (JPEG, PNG or WebP, <= 30 MB).",
+    )
+    image = None
+    end_image = None
+    continue_from = None
+
+
+class GenerationContinueJsonSerializer(GenerationCreateSerializer):
+    """A create as JSON that continues a succeeded generation: its last frame is the first frame, so no
+    `image_url`, and one clip at a time, so no `variations`."""
+
+    continue_from = serializers.UUIDField(
+        help_text=(
+            "Continue this succeeded generation of yours: its last frame becomes the first frame; resolution and "
+            "aspect ratio default to its own. 404 if unknown, 409 if it has not succeeded."
+        ),
+    )
+    image_url = None
+    image = None
+    end_image = None
+    variations = None
 
 
 class GenerationErrorSerializer(serializers.Serializer):
@@ -134,7 +210,7 @@ class GenerationSerializer(serializers.Serializer):
     )
 
 
-class GenerationFilterSerializer(serializers.Serializer):
+class GenerationFilterSerializer(StrictQueryMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.values, required=False)
     end_user_id = serializers.CharField(required=False, max_length=160)
     created_after = serializers.DateTimeField(required=False, help_text="ISO 8601; inclusive.")

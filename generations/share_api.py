@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts import scopes
 from accounts.api import TenantAPIView
 from generations import sharing
-from seedance_saas.api_docs import authed_errors, paginate, paginated
+from seedance_saas.api_docs import PAGE_PARAMETERS, authed_errors, paginate, paginated
 
 TAG = ["Share links"]
 
@@ -68,6 +69,7 @@ LINK_OPENAPI_EXAMPLE = OpenApiExample("share link", value=LINK_EXAMPLE, response
 
 
 class ShareLinkListView(TenantAPIView):
+    parser_classes = [JSONParser]
     required_scopes = {"GET": scopes.GENERATIONS_READ, "POST": scopes.GENERATIONS_WRITE}
 
     @extend_schema(
@@ -77,8 +79,7 @@ class ShareLinkListView(TenantAPIView):
         description="Your organization's share links, newest first, revoked and expired ones included.",
         parameters=[
             OpenApiParameter("generation_id", str, description="Only the links to this generation."),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(ShareLinkSerializer), **authed_errors(400)},
     )

@@ -15,7 +15,7 @@ from django.http import Http404
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog, services
+from generations import catalog, selectors, services
 from generations.catalog import GenerationInputs
 from generations.models import Generation, GenerationEvent, Status
 from seedance_saas.errors import InvalidInput, NotFound
@@ -121,6 +121,7 @@ def generation_create_many(
                 if name:
                     default_storage.delete(name)
         raise
+    selectors.generation_active_count_forget(organization_id=organization.pk)
     lifecycle_log.info(
         "variations_created",
         variation_group=str(group),

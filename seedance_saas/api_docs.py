@@ -35,6 +35,11 @@ _ERRORS = {
         "This API key lacks the scope `generations:write`, which this call needs. ...",
     ),
     404: ("No such object in your organization.", "not_found", "No such object, or it belongs to another ..."),
+    406: (
+        "The Accept header asks for something other than JSON.",
+        "not_acceptable",
+        "Could not satisfy the request Accept header.",
+    ),
     409: ("Conflicts with the object's state or an idempotency key.", "conflict", "This cannot be done now."),
     413: (
         "An image over 30 MB, a multipart body over 61 MB, or another body over 2.5 MB.",
@@ -65,8 +70,11 @@ def error_responses(*statuses: int) -> dict:
 
 
 def authed_errors(*statuses: int) -> dict:
-    return error_responses(401, 429, *statuses)
+    return error_responses(401, 406, 429, *statuses)
 
+
+MAX_PAGE_SIZE = 100
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 RATE_LIMIT_HEADERS = {
     "RateLimit-Policy": {
@@ -126,7 +134,8 @@ class ScopedAutoSchema(AutoSchema):
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # What seedance_saas.idempotency enforces: 1-255 characters, not only spaces.
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -137,13 +146,22 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+CURSOR_PARAMETER = OpenApiParameter("cursor", str, description="From `next` or `previous`.")
+PAGE_SIZE_PARAMETER = OpenApiParameter(
+    "page_size",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20},
+    description=f"1-{MAX_PAGE_SIZE}, default 20.",
+)
+PAGE_PARAMETERS = [CURSOR_PARAMETER, PAGE_SIZE_PARAMETER]
+
+
 class ApiCursorPagination(CursorPagination):
     """Newest first; stable under inserts; `?cursor=` from `next`/`previous`, `?page_size=` up to 100."""
 
     ordering = ("-created_at", "-pk")
     page_size = 20
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
     def decode_cursor(self, request):
         try:

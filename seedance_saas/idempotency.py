@@ -88,10 +88,11 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
+        # As the OpenAPI states it (seedance_saas.api_docs): the header as sent, 1-255 characters, not only spaces.
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
             message = f"{HEADER} must be 1-{MAX_KEY_LENGTH} characters."
             raise InvalidInput(message, fields={HEADER: [message]})
+        key = key.strip()
         fingerprint = request_fingerprint(request)
         record, owned = _record_claim(organization=view.organization, key=key, fingerprint=fingerprint)
         if not owned:

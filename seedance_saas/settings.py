@@ -469,6 +469,11 @@ API_CREATE_RATE_PER_MINUTE = env.int("API_CREATE_RATE_PER_MINUTE", default=60)
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=600)
 API_ANONYMOUS_RATE_PER_MINUTE = env.int("API_ANONYMOUS_RATE_PER_MINUTE", default=60)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# Seconds an API key lookup is cached (revocation still takes effect at once; 0 turns the cache off).
+API_KEY_CACHE_TTL_S = env.int("API_KEY_CACHE_TTL_S", default=30)
+# The organization's unfinished-generation count in the rate-limit fields is a hint: counted at most this often
+# (a create forgets it at once), so a read costs no extra query.
+API_CONCURRENCY_COUNT_CACHE_S = env.int("API_CONCURRENCY_COUNT_CACHE_S", default=2)
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------------
 # Scripts and styles only from our own static files: no inline <script>, on* handler or style="" runs or applies.

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from seedance_saas.cache_counters import incr_expiring
 from seedance_saas.client_ip import client_ip
 from seedance_saas.dependencies import DEPENDENCY_ERRORS
 from seedance_saas.ratelimit_fields import Budget
@@ -108,10 +109,5 @@ def _peek_or_none(cache_key: str) -> int | None:
 
 
 def _count(cache_key: str) -> int:
-    """Adds one to this window's counter; incr first, since the key exists on all but the first request."""
-    try:
-        return cache.incr(cache_key)
-    except ValueError:  # the window's first request
-        if cache.add(cache_key, 1, timeout=WINDOW_S + 5):
-            return 1
-        return cache.incr(cache_key)  # another process added it first
+    """Adds one to this window's counter (one round trip on Redis)."""
+    return incr_expiring(cache_key, timeout_s=WINDOW_S + 5)

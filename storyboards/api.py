@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRequest, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiRequest, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
@@ -13,7 +13,13 @@ from accounts import scopes
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
 from generations.media_links import api_link
-from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, ApiCursorPagination, authed_errors, paginated
+from seedance_saas.api_docs import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PAGE_PARAMETERS,
+    ApiCursorPagination,
+    authed_errors,
+    paginated,
+)
 from seedance_saas.errors import InvalidInput
 from seedance_saas.idempotency import idempotent
 from seedance_saas.uploads import LimitedMultiPartParser
@@ -140,8 +146,7 @@ class StoryboardListView(TenantAPIView):
         operation_id="storyboards_list",
         description="Your organization's storyboards, newest first, cursor-paginated (follow `next`).",
         parameters=[
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(StoryboardSerializer), **authed_errors(400)},
     )
@@ -167,7 +172,7 @@ class StoryboardListView(TenantAPIView):
             "application/json": StoryboardCreateSerializer,
             "multipart/form-data": OpenApiRequest(StoryboardCreateSerializer),
         },
-        responses={201: StoryboardSerializer, **authed_errors(400, 402, 413, 415)},
+        responses={201: StoryboardSerializer, **authed_errors(400, 402, 409, 413, 415)},
         examples=[CREATE_EXAMPLE, STORYBOARD_EXAMPLE],
     )
     @idempotent

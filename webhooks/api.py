@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from accounts import scopes
 from accounts.api import TenantAPIView
-from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, authed_errors, paginate, paginated
+from seedance_saas.api_docs import IDEMPOTENCY_KEY_PARAMETER, PAGE_PARAMETERS, authed_errors, paginate, paginated
 from seedance_saas.idempotency import idempotent
 from webhooks import selectors, services
 from webhooks.models import EVENT_TYPES
@@ -218,11 +219,10 @@ class WebhookDeliveryListView(TenantAPIView):
         operation_id="webhook_deliveries_list",
         description="Every delivery with its attempts (status code, latency, response excerpt), newest first.",
         parameters=[
-            OpenApiParameter("endpoint_id", str, description="Only this endpoint's deliveries (UUID)."),
+            OpenApiParameter("endpoint_id", OpenApiTypes.UUID, description="Only this endpoint's deliveries."),
             OpenApiParameter("status", str, enum=["pending", "succeeded", "failed"]),
             OpenApiParameter("event_type", str, enum=list(EVENT_TYPES)),
-            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
-            OpenApiParameter("page_size", int, description="1-100, default 20."),
+            *PAGE_PARAMETERS,
         ],
         responses={200: paginated(WebhookDeliverySerializer), **authed_errors(400)},
     )

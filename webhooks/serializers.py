@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from rest_framework import serializers
 
+from seedance_saas.api_inputs import StrictJsonTypesMixin, StrictQueryMixin, https_url_field
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.rotation import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
+
+
+def _local_http(url: str) -> bool:
+    """http://127.0.0.1 and localhost for development and tests (WEBHOOKS_ALLOW_HTTP_LOCALHOST); not in the schema."""
+    return settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST and re.match(r"^http://(127\.0\.0\.1|localhost)(:[0-9]+)?(/|$)", url)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -46,8 +55,10 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="whsec_<base64>: verify the webhook-signature header with it.")
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, help_text="https:// URL of your receiver.")
+class WebhookEndpointCreateSerializer(StrictJsonTypesMixin, serializers.Serializer):
+    url = https_url_field(
+        max_length=500, also_valid=_local_http, help_text="https:// URL of your receiver, on a public host."
+    )
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES),
         required=False,
@@ -57,8 +68,8 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=500, required=False)
+class WebhookEndpointUpdateSerializer(StrictJsonTypesMixin, serializers.Serializer):
+    url = https_url_field(max_length=500, required=False, also_valid=_local_http)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, allow_empty=False
     )
@@ -116,7 +127,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliveryFilterSerializer(serializers.Serializer):
+class WebhookDeliveryFilterSerializer(StrictQueryMixin, serializers.Serializer):
     endpoint_id = serializers.UUIDField(required=False)
     status = serializers.ChoiceField(choices=DeliveryStatus.values, required=False)
     event_type = serializers.ChoiceField(choices=EVENT_TYPES, required=False)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
-from generations import catalog
+from generations import catalog, selectors
 from generations.catalog import GenerationInputs
 from generations.models import IN_FLIGHT, Generation, GenerationEvent, Status
 from generations.services.transitions import after_terminal, lifecycle_log, transition, wake_dispatcher
@@ -79,6 +79,7 @@ def generation_create(
     except Exception:
         _delete_files(generation.image.name, generation.end_image.name)
         raise
+    selectors.generation_active_count_forget(organization_id=organization.pk)
     lifecycle_log.info(
         "generation_created",
         generation_id=str(generation.pk),
