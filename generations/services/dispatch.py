@@ -6,11 +6,10 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Organization
 from generations.eachlabs.client import (
     EachlabsError,
     PredictionInput,
@@ -22,6 +21,7 @@ from generations.eachlabs.client import (
 )
 from generations.media_links import provider_link
 from generations.models import IN_FLIGHT, Generation, ProviderCall, Status
+from generations.services import fairness
 from generations.services.polling import poll_delay_s
 from generations.services.provider_calls import backoff_s, record_call
 from generations.services.provider_keys import provider_key_locked, provider_key_pause, provider_key_stop
@@ -83,26 +83,7 @@ def _eligible(now: datetime):
 
 
 def _next_fair_candidate(now: datetime) -> Generation | None:
-    """Round-robin across organizations (least recently served first), oldest first within one."""
-    last_served = (
-        Generation.objects.filter(organization=OuterRef("pk"), submitted_at__isnull=False)
-        .order_by("-submitted_at")
-        .values("submitted_at")[:1]
-    )
-    oldest_waiting = _eligible(now).filter(organization=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
-    organization_id = (
-        Organization.objects.filter(pk__in=_eligible(now).values("organization_id"))
-        .annotate(last_served=Subquery(last_served), oldest_waiting=Subquery(oldest_waiting))
-        .order_by(F("last_served").asc(nulls_first=True), "oldest_waiting", "pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if organization_id is None:
-        return None
-    candidates = _eligible(now).filter(organization_id=organization_id).order_by("created_at")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    return candidates.select_related("end_user").first()
+    return fairness.next_candidate(now=now, eligible=_eligible(now))
 
 
 def _submit(generation: Generation) -> None:
