@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
-from generations import catalog, selectors, services
+from generations import catalog, queue_estimates, selectors, services
 from generations.media_links import api_link
 from generations.representation import generation_payload
 from generations.serializers import GenerationCreateSerializer, GenerationFilterSerializer, GenerationSerializer
@@ -44,6 +44,9 @@ GENERATION_EXAMPLE = OpenApiExample(
         "retry_of": None,
         "created_at": "2026-11-24T20:00:00Z",
         "completed_at": "2026-11-24T20:03:41Z",
+        "queue_position": None,
+        "estimated_start_at": None,
+        "estimated_finish_at": None,
         "media_expires_at": "2026-11-24T21:03:41Z",
     },
     response_only=True,
@@ -65,7 +68,10 @@ CREATE_EXAMPLE = OpenApiExample(
 
 def _payload(request, generation) -> dict:
     """The generation with fresh media links issued to the calling key (they die with it)."""
-    return generation_payload(generation, link_for=lambda name: api_link(name=name, api_key=request.auth))
+    estimate = queue_estimates.generation_estimate(generation=generation)
+    return generation_payload(
+        generation, link_for=lambda name: api_link(name=name, api_key=request.auth), estimate=estimate
+    )
 
 
 def _resolve_end_user(organization, end_user_id: str | None):

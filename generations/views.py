@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts_services
 from billing import services as billing_services
-from generations import selectors, services
+from generations import queue_estimates, selectors, services
 from generations.forms import GenerationForm
 from generations.media_links import LinkRefused, link_check
 from generations.models import IN_FLIGHT, Status
@@ -148,6 +148,7 @@ def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
         "generation": generation,
         "events": selectors.generation_events(organization=organization, generation=generation),
         "progress": services.generation_progress(generation=generation),
+        "estimate": queue_estimates.generation_estimate(generation=generation),
         "poll_s": LIVE_POLL_S,
     }
     template = "generations/_panel.html" if request.htmx else "generations/detail.html"

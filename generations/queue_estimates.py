@@ -1,0 +1,190 @@
+"""Queue position and estimated start/finish of every queued generation: the dispatcher simulated forward.
+
+From the pool's state now (jobs in flight and their expected ends = submitted_at + the learned processing
+time, the queue in order, each organization's recent submissions, plan weights and caps) a small
+discrete-event simulation replays generations.services.fairness over the pool's slots until the queue is
+empty. The order in which it starts jobs is their position; the time it starts one is its estimated start;
+start + processing time its estimated finish. The work is capped (GENERATION_ETA_MAX_QUEUED oldest queued
+jobs; later ones get no estimate) and the result cached for GENERATION_ETA_CACHE_S, so every read of every
+page costs at most one simulation every few seconds.
+
+Seam for per-key pools: `fairness.pool_capacity()` and `fairness.pool_in_flight()` are the pool.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from billing import selectors as billing_selectors
+from generations.models import IN_FLIGHT, Generation, Status
+from generations.services import fairness
+from generations.services.polling import expected_processing_s
+from generations.services.provider_keys import provider_key_state
+
+CACHE_KEY = "generations:queue-estimates:v1:shared"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    queue_position: int | None = None
+    estimated_start_at: datetime | None = None
+    estimated_finish_at: datetime | None = None
+
+
+UNKNOWN = Estimate()
+
+
+@dataclass
+class _Job:
+    id: str
+    organization_id: int
+    end_user_id: int
+    created_at: float
+    not_before: float
+
+
+def pool_capacity() -> int:
+    """The pool's slots (the seam the provider-keys work makes per key)."""
+    return fairness.pool_capacity()
+
+
+def generation_estimate(*, generation: Generation, now: datetime | None = None) -> Estimate:
+    """Position and estimates of one generation; UNKNOWN when it is not waiting or running or cannot be told."""
+    now = now or timezone.now()
+    if generation.status == Status.QUEUED:
+        return queue_estimates(now=now).get(str(generation.pk), UNKNOWN)
+    if generation.status in IN_FLIGHT and generation.submitted_at and not generation.provider_completed_at:
+        expected_end = generation.submitted_at + timedelta(seconds=expected_processing_s())
+        return Estimate(estimated_finish_at=max(expected_end, now))
+    return UNKNOWN
+
+
+def queue_estimates(*, now: datetime | None = None) -> dict[str, Estimate]:
+    """Every queued generation's estimate by id (cached for a few seconds; see the module note)."""
+    cached = cache.get(CACHE_KEY)
+    if cached is not None:
+        return cached
+    estimates = simulate(now=now or timezone.now())
+    cache.set(CACHE_KEY, estimates, timeout=settings.GENERATION_ETA_CACHE_S)
+    return estimates
+
+
+def simulate(*, now: datetime) -> dict[str, Estimate]:
+    """Run the dispatcher forward from the pool's state at `now` (uncached; see queue_estimates)."""
+    state = provider_key_state()
+    if state.auth_failed_at:
+        return {}  # nothing starts until operators fix the key: no honest estimate exists
+    processing_s = expected_processing_s()
+    capacity = pool_capacity()
+    start = max(now, state.paused_until) if state.paused_until else now
+    t0 = start.timestamp()
+
+    running = list(fairness.pool_in_flight().values_list("organization_id", "end_user_id", "submitted_at"))
+    queued = [
+        _Job(str(pk), org_id, user_id, created.timestamp(), not_before.timestamp() if not_before else 0.0)
+        for pk, org_id, user_id, created, not_before in Generation.objects.filter(status=Status.QUEUED)
+        .order_by("created_at", "pk")
+        .values_list("pk", "organization_id", "end_user_id", "created_at", "not_before")[
+            : settings.GENERATION_ETA_MAX_QUEUED
+        ]
+    ]
+    if not queued:
+        return {}
+    org_ids = {job.organization_id for job in queued}
+    shares = billing_selectors.dispatch_shares(organization_ids=org_ids)
+    window_s = settings.GENERATION_FAIR_WINDOW_S
+    recent: dict[int, deque] = defaultdict(deque)
+    for org_id, submitted_at in (
+        Generation.objects.filter(organization_id__in=org_ids, submitted_at__gte=fairness.fair_window_start(now))
+        .order_by("submitted_at")
+        .values_list("organization_id", "submitted_at")
+    ):
+        recent[org_id].append(submitted_at.timestamp())
+
+    ends: list[tuple[float, int, int]] = []  # (expected end, organization, end user)
+    org_in_flight: dict[int, int] = defaultdict(int)
+    user_in_flight: dict[int, int] = defaultdict(int)
+    for org_id, user_id, submitted_at in running:
+        expected_end = (submitted_at or now).timestamp() + processing_s
+        heapq.heappush(ends, (max(expected_end, t0), org_id, user_id))
+        org_in_flight[org_id] += 1
+        user_in_flight[user_id] += 1
+
+    slot_caps = {
+        org_id: fairness.organization_slot_cap(capacity=capacity, max_key_share=share.max_key_share)
+        for org_id, share in shares.items()
+    }
+    user_caps = {org_id: fairness.end_user_slot_cap(organization_cap=cap) for org_id, cap in slot_caps.items()}
+    waiting: dict[int, list[_Job]] = defaultdict(list)
+    for job in queued:
+        waiting[job.organization_id].append(job)
+
+    estimates: dict[str, Estimate] = {}
+    t = t0
+    position = 0
+    while waiting:
+        while ends and ends[0][0] <= t:
+            _, org_id, user_id = heapq.heappop(ends)
+            org_in_flight[org_id] -= 1
+            user_in_flight[user_id] -= 1
+        started = False
+        if len(ends) < capacity:
+            for org_id, times in recent.items():
+                while times and times[0] < t - window_s:
+                    times.popleft()
+            states = []
+            for org_id, jobs in waiting.items():
+                due = [job for job in jobs if job.not_before <= t]
+                if due:
+                    states.append(
+                        fairness.OrganizationState(
+                            organization_id=org_id,
+                            weight=shares[org_id].weight,
+                            slot_cap=slot_caps[org_id],
+                            in_flight=org_in_flight[org_id],
+                            recent=len(recent[org_id]),
+                            oldest_waiting=due[0].created_at,
+                        )
+                    )
+            org_id = fairness.pick_organization(states)
+            if org_id is not None:
+                due = [job for job in waiting[org_id] if job.not_before <= t]
+                job = fairness.pick_job(
+                    due,
+                    end_user_of=lambda j: j.end_user_id,
+                    user_in_flight=user_in_flight,
+                    user_cap=user_caps[org_id],
+                )
+                waiting[org_id].remove(job)
+                if not waiting[org_id]:
+                    del waiting[org_id]
+                position += 1
+                estimates[job.id] = Estimate(position, _at(t), _at(t + processing_s))
+                heapq.heappush(ends, (t + processing_s, org_id, job.end_user_id))
+                org_in_flight[org_id] += 1
+                user_in_flight[job.end_user_id] += 1
+                recent[org_id].append(t)
+                started = True
+        if not started:
+            t = _next_event(t, ends, waiting)
+            if t is None:
+                break
+    return estimates
+
+
+def _next_event(t: float, ends: list, waiting: dict[int, list[_Job]]) -> float | None:
+    """The next time anything can change: a slot frees up or a held-back job becomes due."""
+    candidates = [ends[0][0]] if ends else []
+    candidates += [job.not_before for jobs in waiting.values() for job in jobs if job.not_before > t]
+    return min(candidates) if candidates else None
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
