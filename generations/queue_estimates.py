@@ -136,7 +136,7 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
             user_in_flight[user_id] -= 1
         started = False
         if len(ends) < capacity:
-            for org_id, times in recent.items():
+            for times in recent.values():
                 while times and times[0] < t - window_s:
                     times.popleft()
             states = []

@@ -29,7 +29,7 @@ def _in(moment: datetime, now: datetime) -> str:
 
 @register.simple_tag
 def queue_wait(estimate, now: datetime | None = None) -> str:
-    """"3rd in line, starts in about 4 minutes"; "" when the estimate knows nothing."""
+    """ "3rd in line, starts in about 4 minutes"; "" when the estimate knows nothing."""
     now = now or timezone.now()
     if estimate is None or estimate.queue_position is None:
         return ""
@@ -41,7 +41,7 @@ def queue_wait(estimate, now: datetime | None = None) -> str:
 
 @register.simple_tag
 def ready_in(estimate, now: datetime | None = None) -> str:
-    """"Should be ready in about 3 minutes"; "" without a finish estimate."""
+    """ "Should be ready in about 3 minutes"; "" without a finish estimate."""
     now = now or timezone.now()
     if estimate is None or estimate.estimated_finish_at is None:
         return ""
