@@ -14,7 +14,7 @@ Seam for per-key pools: `fairness.pool_capacity()` and `fairness.pool_in_flight(
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -99,14 +99,7 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
         return {}
     org_ids = {job.organization_id for job in queued}
     shares = billing_selectors.dispatch_shares(organization_ids=org_ids)
-    window_s = settings.GENERATION_FAIR_WINDOW_S
-    recent: dict[int, deque] = defaultdict(deque)
-    for org_id, submitted_at in (
-        Generation.objects.filter(organization_id__in=org_ids, submitted_at__gte=fairness.fair_window_start(now))
-        .order_by("submitted_at")
-        .values_list("organization_id", "submitted_at")
-    ):
-        recent[org_id].append(submitted_at.timestamp())
+    virtual_time, finish = fairness.pool_tags(organization_ids=org_ids)
 
     ends: list[tuple[float, int, int]] = []  # (expected end, organization, end user)
     org_in_flight: dict[int, int] = defaultdict(int)
@@ -136,9 +129,6 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
             user_in_flight[user_id] -= 1
         started = False
         if len(ends) < capacity:
-            for times in recent.values():
-                while times and times[0] < t - window_s:
-                    times.popleft()
             states = []
             for org_id, jobs in waiting.items():
                 due = [job for job in jobs if job.not_before <= t]
@@ -149,12 +139,13 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
                             weight=shares[org_id].weight,
                             slot_cap=slot_caps[org_id],
                             in_flight=org_in_flight[org_id],
-                            recent=len(recent[org_id]),
+                            virtual_finish=finish.get(org_id, 0.0),
                             oldest_waiting=due[0].created_at,
                         )
                     )
-            org_id = fairness.pick_organization(states)
-            if org_id is not None:
+            state = fairness.pick_organization(states, virtual_time=virtual_time)
+            if state is not None:
+                org_id = state.organization_id
                 due = [job for job in waiting[org_id] if job.not_before <= t]
                 job = fairness.pick_job(
                     due,
@@ -165,12 +156,12 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
                 waiting[org_id].remove(job)
                 if not waiting[org_id]:
                     del waiting[org_id]
+                virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
                 position += 1
                 estimates[job.id] = Estimate(position, _at(t), _at(t + processing_s))
                 heapq.heappush(ends, (t + processing_s, org_id, job.end_user_id))
                 org_in_flight[org_id] += 1
                 user_in_flight[job.end_user_id] += 1
-                recent[org_id].append(t)
                 started = True
         if not started:
             t = _next_event(t, ends, waiting)

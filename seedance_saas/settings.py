@@ -382,7 +382,6 @@ GENERATION_TICKER_LEASE_S = env.float("GENERATION_TICKER_LEASE_S", default=5.0)
 # A poll handed to a worker is leased this long: if the worker dies with it, the next pass hands it out again.
 GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=5.0)
 # Fair shares and queue estimates (README "Fair shares and queue estimates").
-GENERATION_FAIR_WINDOW_S = env.int("GENERATION_FAIR_WINDOW_S", default=900)
 GENERATION_END_USER_MAX_SHARE = env.int("GENERATION_END_USER_MAX_SHARE", default=50)
 GENERATION_ETA_CACHE_S = env.float("GENERATION_ETA_CACHE_S", default=5.0)
 GENERATION_ETA_MAX_QUEUED = env.int("GENERATION_ETA_MAX_QUEUED", default=1000)

@@ -1,33 +1,38 @@
 """Fair shares of a provider key's slots: weighted by plan, capped per organization and per end user.
 
-The policy is weighted fair queueing over a sliding window, derived from rows every dispatcher can read
-(no process memory): an organization's virtual finish time is (its submissions in the last
-GENERATION_FAIR_WINDOW_S + 1) / its plan's weight, and the waiting organization with the smallest one
-gets the next slot (ties: oldest waiting job, then id). Over many claims the slot shares follow the
-weights; nobody starves, because an organization's count only grows when it is served. An organization
-never holds more than its plan's `max_key_share` percent of a shared key's slots. Inside an organization
-the oldest job goes first, except that an end user already holding GENERATION_END_USER_MAX_SHARE percent
-of the organization's slots waits while another of its end users has work queued (so one partner's end
-user cannot fill the partner's share, and a lone end user still uses all of it).
+The policy is start-time fair queueing (SFQ) with its state in the database (FairShareTag rows, updated
+inside the claim transaction that the key's row lock serializes), so any number of dispatcher processes on
+any machines share it. Each organization carries a virtual finish tag F; the pool's virtual time V is the
+start tag of the job dispatched last. A waiting organization's next job would start at S = max(V, F); the
+one with the smallest S gets the slot (ties: oldest waiting job, then id), and then F = S + 1 / weight and
+V = S. Over many claims slot shares follow the plan weights; nobody starves (V keeps rising, so a light
+organization's S is reached after a bounded number of heavier claims); an organization that was idle comes
+back at S = V, with no banked credit. An organization never holds more than its plan's `max_key_share`
+percent of a shared key's slots. Inside an organization the oldest job goes first, except that an end user
+already holding GENERATION_END_USER_MAX_SHARE percent of the organization's slots waits while another of
+its end users has work queued (so one partner's end user cannot fill the partner's share, while a lone end
+user still uses all of it).
 
-The same pure functions (`pick_organization`, `pick_job`) drive the dispatcher here and the forward
-simulation in generations.queue_estimates, so the estimates follow the policy exactly.
+`pick_organization` / `charge` / `pick_job` are pure and also drive the forward simulation in
+generations.queue_estimates, so the estimates follow the policy exactly.
 
-Pool seams (the provider-keys work makes these per key): `pool_capacity()` and `pool_in_flight()`.
+Pool seams (the provider-keys work makes these per key): `pool_capacity()`, `pool_in_flight()`, POOL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min
 
 from billing import selectors as billing_selectors
-from generations.models import IN_FLIGHT, Generation
+from generations.models import IN_FLIGHT, FairShareTag, Generation
+
+POOL = "shared"  # the one shared key today; the provider-keys work names pools by key
 
 
 def pool_capacity() -> int:
@@ -60,21 +65,25 @@ class OrganizationState:
     weight: int
     slot_cap: int
     in_flight: int
-    recent: int  # submissions within the fairness window
+    virtual_finish: float
     oldest_waiting: float  # timestamp of its oldest eligible job
 
-    @property
-    def virtual_finish(self) -> float:
-        return (self.recent + 1) / self.weight
+    def virtual_start(self, virtual_time: float) -> float:
+        return max(virtual_time, self.virtual_finish)
 
 
-def pick_organization(states: Iterable[OrganizationState]) -> int | None:
+def pick_organization(states: Iterable[OrganizationState], *, virtual_time: float) -> OrganizationState | None:
     """The organization that gets the next slot, or None when every waiting one is at its cap."""
     open_states = [state for state in states if state.in_flight < state.slot_cap]
     if not open_states:
         return None
-    best = min(open_states, key=lambda s: (s.virtual_finish, s.oldest_waiting, s.organization_id))
-    return best.organization_id
+    return min(open_states, key=lambda s: (s.virtual_start(virtual_time), s.oldest_waiting, s.organization_id))
+
+
+def charge(state: OrganizationState, *, virtual_time: float) -> tuple[float, float]:
+    """The organization's new (virtual start, virtual finish) once it takes a slot; the start is the new V."""
+    start = state.virtual_start(virtual_time)
+    return start, start + 1.0 / state.weight
 
 
 def pick_job(jobs: Sequence, *, end_user_of, user_in_flight: dict, user_cap: int):
@@ -85,15 +94,21 @@ def pick_job(jobs: Sequence, *, end_user_of, user_in_flight: dict, user_cap: int
     return jobs[0] if jobs else None
 
 
-def fair_window_start(now: datetime) -> datetime:
-    return now - timedelta(seconds=settings.GENERATION_FAIR_WINDOW_S)
+def pool_tags(*, pool: str = POOL, organization_ids=None) -> tuple[float, dict[int, float]]:
+    """The pool's virtual time V and the virtual finish tag of each organization asked for."""
+    tags = FairShareTag.objects.filter(pool=pool)
+    virtual_time = tags.aggregate(v=Max("virtual_start"))["v"] or 0.0
+    if organization_ids is not None:
+        tags = tags.filter(organization_id__in=organization_ids)
+    return virtual_time, dict(tags.values_list("organization_id", "virtual_finish"))
 
 
 def next_candidate(
-    *, now: datetime, eligible, capacity: int | None = None, in_flight=None, shared: bool = True
+    *, now: datetime, eligible, capacity: int | None = None, in_flight=None, shared: bool = True, pool: str = POOL
 ) -> Generation | None:
     """The generation the pool should submit next (locked when the database can skip locked rows), or None.
 
+    Call it inside the claim transaction that holds the pool's lock: it charges the chosen organization's tag.
     `eligible`: queued, due generations of one pool. `capacity` and `in_flight` default to the pool seams above.
     """
     capacity = pool_capacity() if capacity is None else capacity
@@ -114,13 +129,7 @@ def next_candidate(
         .annotate(n=Count("pk"))
         .values_list("organization_id", "n")
     )
-    recent = dict(
-        Generation.objects.filter(organization_id__in=oldest, submitted_at__gte=fair_window_start(now))
-        .order_by()
-        .values("organization_id")
-        .annotate(n=Count("pk"))
-        .values_list("organization_id", "n")
-    )
+    virtual_time, finish = pool_tags(pool=pool, organization_ids=oldest)
     states = [
         OrganizationState(
             organization_id=org_id,
@@ -129,27 +138,34 @@ def next_candidate(
                 capacity=capacity, max_key_share=shares[org_id].max_key_share, shared=shared
             ),
             in_flight=holding.get(org_id, 0),
-            recent=recent.get(org_id, 0),
+            virtual_finish=finish.get(org_id, 0.0),
             oldest_waiting=oldest_at.timestamp(),
         )
         for org_id, oldest_at in oldest.items()
     ]
-    organization_id = pick_organization(states)
-    if organization_id is None:
+    state = pick_organization(states, virtual_time=virtual_time)
+    if state is None:
         return None
-    state = next(s for s in states if s.organization_id == organization_id)
     user_cap = end_user_slot_cap(organization_cap=state.slot_cap)
     at_cap = [
         end_user_id
-        for end_user_id, n in in_flight.filter(organization_id=organization_id)
+        for end_user_id, n in in_flight.filter(organization_id=state.organization_id)
         .order_by()
         .values("end_user_id")
         .annotate(n=Count("pk"))
         .values_list("end_user_id", "n")
         if n >= user_cap
     ]
-    candidates = eligible.filter(organization_id=organization_id).order_by("created_at")
-    return _first_locked(candidates.exclude(end_user_id__in=at_cap)) or _first_locked(candidates)
+    candidates = eligible.filter(organization_id=state.organization_id).order_by("created_at")
+    generation = _first_locked(candidates.exclude(end_user_id__in=at_cap)) or _first_locked(candidates)
+    if generation is not None:
+        start, finish_tag = charge(state, virtual_time=virtual_time)
+        FairShareTag.objects.update_or_create(
+            pool=pool,
+            organization_id=state.organization_id,
+            defaults={"virtual_start": start, "virtual_finish": finish_tag},
+        )
+    return generation
 
 
 def _first_locked(candidates) -> Generation | None:
