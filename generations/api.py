@@ -66,9 +66,9 @@ CREATE_EXAMPLE = OpenApiExample(
 )
 
 
-def _payload(request, generation) -> dict:
-    """The generation with fresh media links issued to the calling key (they die with it)."""
-    estimate = queue_estimates.generation_estimate(generation=generation)
+def _payload(request, generation, *, estimate=None) -> dict:
+    """The generation with fresh media links issued to the calling key (they die with it), and its queue estimate."""
+    estimate = estimate or queue_estimates.generation_estimate(generation=generation)
     return generation_payload(
         generation, link_for=lambda name: api_link(name=name, api_key=request.auth), estimate=estimate
     )
@@ -104,7 +104,8 @@ class GenerationListView(TenantAPIView):
         generations = selectors.generation_list(organization=self.organization, **filters.validated_data)
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(generations, request, view=self)
-        return paginator.get_paginated_response([_payload(request, g) for g in page])
+        estimates = queue_estimates.generation_estimates(generations=page)
+        return paginator.get_paginated_response([_payload(request, g, estimate=estimates[g.pk]) for g in page])
 
     @extend_schema(
         tags=TAG,

@@ -57,13 +57,20 @@ def pool_capacity() -> int:
 
 def generation_estimate(*, generation: Generation, now: datetime | None = None) -> Estimate:
     """Position and estimates of one generation; UNKNOWN when it is not waiting or running or cannot be told."""
+    return generation_estimates(generations=[generation], now=now)[generation.pk]
+
+
+def generation_estimates(*, generations, now: datetime | None = None) -> dict:
+    """Estimates of several generations by pk, with one cache read and one processing-time query at most."""
     now = now or timezone.now()
-    if generation.status == Status.QUEUED:
-        return queue_estimates(now=now).get(str(generation.pk), UNKNOWN)
-    if generation.status in IN_FLIGHT and generation.submitted_at and not generation.provider_completed_at:
-        expected_end = generation.submitted_at + timedelta(seconds=expected_processing_s())
-        return Estimate(estimated_finish_at=max(expected_end, now))
-    return UNKNOWN
+    generations = list(generations)
+    queued = queue_estimates(now=now) if any(g.status == Status.QUEUED for g in generations) else {}
+    running = [g for g in generations if g.status in IN_FLIGHT and g.submitted_at and not g.provider_completed_at]
+    processing_s = expected_processing_s() if running else 0.0
+    estimates = {g.pk: queued.get(str(g.pk), UNKNOWN) if g.status == Status.QUEUED else UNKNOWN for g in generations}
+    for g in running:
+        estimates[g.pk] = Estimate(estimated_finish_at=max(g.submitted_at + timedelta(seconds=processing_s), now))
+    return estimates
 
 
 def queue_estimates(*, now: datetime | None = None) -> dict[str, Estimate]:
