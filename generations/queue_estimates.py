@@ -14,12 +14,14 @@ Seam for per-key pools: `fairness.pool_capacity()` and `fairness.pool_in_flight(
 from __future__ import annotations
 
 import heapq
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -43,9 +45,9 @@ UNKNOWN = Estimate()
 
 @dataclass
 class _Job:
-    id: str
+    id: str | None  # None: a forecast arrival
     organization_id: int
-    end_user_id: int
+    end_user_id: object
     created_at: float
     not_before: float
 
@@ -66,7 +68,7 @@ def generation_estimates(*, generations, now: datetime | None = None) -> dict:
     generations = list(generations)
     queued = queue_estimates(now=now) if any(g.status == Status.QUEUED for g in generations) else {}
     running = [g for g in generations if g.status in IN_FLIGHT and g.submitted_at and not g.provider_completed_at]
-    processing_s = expected_processing_s() if running else 0.0
+    processing_s = slot_time_s() if running else 0.0
     estimates = {g.pk: queued.get(str(g.pk), UNKNOWN) if g.status == Status.QUEUED else UNKNOWN for g in generations}
     for g in running:
         estimates[g.pk] = Estimate(estimated_finish_at=max(g.submitted_at + timedelta(seconds=processing_s), now))
@@ -83,12 +85,50 @@ def queue_estimates(*, now: datetime | None = None) -> dict[str, Estimate]:
     return estimates
 
 
+def slot_time_s() -> float:
+    """How long a job holds a slot: the median of submitted -> provider done over recent jobs.
+
+    This is longer than the provider's own `predict_time` (it includes its queueing and our detection), and it is
+    what frees slots. Before there are five such jobs: expected_processing_s() (the learned/configured figure).
+    """
+    recent = list(
+        Generation.objects.filter(
+            status=Status.SUCCEEDED, submitted_at__isnull=False, provider_completed_at__isnull=False
+        )
+        .order_by("-completed_at")
+        .values_list("submitted_at", "provider_completed_at")[:50]
+    )
+    if len(recent) >= 5:
+        return float(statistics.median((done - sent).total_seconds() for sent, done in recent))
+    return expected_processing_s()
+
+
+def arrival_intervals(*, now: datetime) -> dict[int, float]:
+    """Seconds between an organization's submissions, from its rate over the last GENERATION_ETA_ARRIVALS_WINDOW_S."""
+    window_s = settings.GENERATION_ETA_ARRIVALS_WINDOW_S
+    if window_s <= 0:
+        return {}
+    counts = (
+        Generation.objects.filter(created_at__gte=now - timedelta(seconds=window_s))
+        .order_by()
+        .values("organization_id")
+        .annotate(n=Count("pk"))
+        .values_list("organization_id", "n")
+    )
+    return {org_id: window_s / n for org_id, n in counts}
+
+
 def simulate(*, now: datetime) -> dict[str, Estimate]:
-    """Run the dispatcher forward from the pool's state at `now` (uncached; see queue_estimates)."""
+    """Run the dispatcher forward from the pool's state at `now` (uncached; see queue_estimates).
+
+    Organizations keep submitting at their recent rates (forecast arrivals, evenly spaced): a job from a heavier
+    organization that arrives later can still start first, and an estimate that ignored it would be too early.
+    Forecast jobs take slots in the simulation but get no estimate and no position.
+    """
     state = provider_key_state()
     if state.auth_failed_at:
         return {}  # nothing starts until operators fix the key: no honest estimate exists
-    processing_s = expected_processing_s()
+    processing_s = slot_time_s()
     capacity = pool_capacity()
     start = max(now, state.paused_until) if state.paused_until else now
     t0 = start.timestamp()
@@ -104,13 +144,14 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
     ]
     if not queued:
         return {}
-    org_ids = {job.organization_id for job in queued}
+    intervals = arrival_intervals(now=now)
+    org_ids = {job.organization_id for job in queued} | set(intervals)
     shares = billing_selectors.dispatch_shares(organization_ids=org_ids)
     virtual_time, finish = fairness.pool_tags(organization_ids=org_ids)
 
-    ends: list[tuple[float, int, int]] = []  # (expected end, organization, end user)
+    ends: list[tuple[float, int, object]] = []  # (expected end, organization, end user)
     org_in_flight: dict[int, int] = defaultdict(int)
-    user_in_flight: dict[int, int] = defaultdict(int)
+    user_in_flight: dict = defaultdict(int)
     for org_id, user_id, submitted_at in running:
         expected_end = (submitted_at or now).timestamp() + processing_s
         heapq.heappush(ends, (max(expected_end, t0), org_id, user_id))
@@ -125,16 +166,25 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
     waiting: dict[int, list[_Job]] = defaultdict(list)
     for job in queued:
         waiting[job.organization_id].append(job)
+    next_arrival = {org_id: now.timestamp() + interval for org_id, interval in intervals.items()}
 
     estimates: dict[str, Estimate] = {}
+    real_left = len(queued)
+    horizon = t0 + settings.GENERATION_ETA_HORIZON_S
     t = t0
-    position = 0
-    while waiting:
+    budget = 20 * (len(queued) + capacity) + 1000  # steps; bounds the work when forecast arrivals overload the pool
+    while real_left and t <= horizon and budget > 0:
+        budget -= 1
+        for org_id, at in next_arrival.items():
+            while at <= t:  # forecast jobs, each from its own made-up end user
+                waiting[org_id].append(_Job(None, org_id, ("forecast", org_id, at), at, 0.0))
+                at += intervals[org_id]
+            next_arrival[org_id] = at
         while ends and ends[0][0] <= t:
             _, org_id, user_id = heapq.heappop(ends)
             org_in_flight[org_id] -= 1
             user_in_flight[user_id] -= 1
-        started = False
+        state = None
         if len(ends) < capacity:
             states = []
             for org_id, jobs in waiting.items():
@@ -151,37 +201,33 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
                         )
                     )
             state = fairness.pick_organization(states, virtual_time=virtual_time)
-            if state is not None:
-                org_id = state.organization_id
-                due = [job for job in waiting[org_id] if job.not_before <= t]
-                job = fairness.pick_job(
-                    due,
-                    end_user_of=lambda j: j.end_user_id,
-                    user_in_flight=user_in_flight,
-                    user_cap=user_caps[org_id],
-                )
-                waiting[org_id].remove(job)
-                if not waiting[org_id]:
-                    del waiting[org_id]
-                virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
-                position += 1
-                estimates[job.id] = Estimate(position, _at(t), _at(t + processing_s))
-                heapq.heappush(ends, (t + processing_s, org_id, job.end_user_id))
-                org_in_flight[org_id] += 1
-                user_in_flight[job.end_user_id] += 1
-                started = True
-        if not started:
-            t = _next_event(t, ends, waiting)
-            if t is None:
-                break
+        if state is None:
+            t = _next_event(t, ends, waiting, next_arrival)
+            continue
+        org_id = state.organization_id
+        job = fairness.pick_job(
+            [job for job in waiting[org_id] if job.not_before <= t],
+            end_user_of=lambda j: j.end_user_id,
+            user_in_flight=user_in_flight,
+            user_cap=user_caps[org_id],
+        )
+        waiting[org_id].remove(job)
+        virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
+        heapq.heappush(ends, (t + processing_s, org_id, job.end_user_id))
+        org_in_flight[org_id] += 1
+        user_in_flight[job.end_user_id] += 1
+        if job.id is not None:
+            real_left -= 1
+            estimates[job.id] = Estimate(len(estimates) + 1, _at(t), _at(t + processing_s))
     return estimates
 
 
-def _next_event(t: float, ends: list, waiting: dict[int, list[_Job]]) -> float | None:
-    """The next time anything can change: a slot frees up or a held-back job becomes due."""
+def _next_event(t: float, ends: list, waiting: dict[int, list[_Job]], next_arrival: dict[int, float]) -> float:
+    """The next time anything can change: a slot frees up, a held-back job becomes due, a forecast job arrives."""
     candidates = [ends[0][0]] if ends else []
     candidates += [job.not_before for jobs in waiting.values() for job in jobs if job.not_before > t]
-    return min(candidates) if candidates else None
+    candidates += list(next_arrival.values())
+    return min(candidates) if candidates else float("inf")
 
 
 def _at(timestamp: float) -> datetime:

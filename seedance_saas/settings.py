@@ -385,6 +385,8 @@ GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=5.0)
 GENERATION_END_USER_MAX_SHARE = env.int("GENERATION_END_USER_MAX_SHARE", default=50)
 GENERATION_ETA_CACHE_S = env.float("GENERATION_ETA_CACHE_S", default=5.0)
 GENERATION_ETA_MAX_QUEUED = env.int("GENERATION_ETA_MAX_QUEUED", default=1000)
+GENERATION_ETA_ARRIVALS_WINDOW_S = env.int("GENERATION_ETA_ARRIVALS_WINDOW_S", default=900)
+GENERATION_ETA_HORIZON_S = env.int("GENERATION_ETA_HORIZON_S", default=24 * 3600)
 
 # --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------
 # /readyz fails when one of these fails; each check is a django-health-check class run in the request thread.

@@ -30,6 +30,7 @@ def pool(settings):
     settings.EACHLABS_MAX_IN_FLIGHT = 10
     settings.EACHLABS_EXPECTED_PROCESSING_S = P
     settings.GENERATION_ETA_CACHE_S = 0
+    settings.GENERATION_ETA_ARRIVALS_WINDOW_S = 0  # no forecast arrivals, except where a test turns them on
 
 
 @pytest.fixture
@@ -73,6 +74,27 @@ def test_weights_order_the_queue_as_the_dispatcher_will(organization, other_orga
     expected = [light[0], heavy[0], heavy[1], heavy[2], light[1], heavy[3]]
     assert sorted(estimates, key=lambda pk: estimates[pk].queue_position) == [str(g.pk) for g in expected]
     assert [estimates[str(g.pk)].estimated_start_at for g in expected] == [at(60 + k * P) for k in range(6)]
+
+
+def test_a_light_organizations_start_counts_the_heavier_ones_coming_arrivals(
+    organization, other_organization, clock, settings
+):
+    settings.EACHLABS_MAX_IN_FLIGHT = 1
+    settings.GENERATION_ETA_ARRIVALS_WINDOW_S = 900
+    set_plan(organization, weight=3)
+    set_plan(other_organization, weight=1)
+    in_flight_rows(organization, [at(60 - P)])
+    # The heavy organization submitted 9 jobs in the last 15 minutes (one every 100 s) and will go on doing so.
+    done = queue_rows(organization, 8, start=at(-850), step_s=100)
+    Generation.objects.filter(pk__in=[g.pk for g in done]).update(status=Status.SUCCEEDED, completed_at=at(-1))
+    light = queue_rows(other_organization, 2, start=at(-20))
+    estimates = queue_estimates.simulate(now=timezone.now())
+    assert estimates[str(light[0].pk)].estimated_start_at == at(60)
+    # Without the forecast it would say +260 s; three heavy arrivals (at +100, +200, +300) go first by weight.
+    assert estimates[str(light[1].pk)].estimated_start_at == at(60 + 4 * P)
+    assert estimates[str(light[1].pk)].queue_position == 2  # forecast jobs take slots, not places in line
+    settings.GENERATION_ETA_ARRIVALS_WINDOW_S = 0
+    assert queue_estimates.simulate(now=timezone.now())[str(light[1].pk)].estimated_start_at == at(60 + P)
 
 
 def test_estimates_match_what_the_dispatcher_then_does(organization, other_organization, clock, settings):
@@ -173,3 +195,21 @@ def test_detail_page_says_place_in_line_and_when_it_starts(organization, browser
 )
 def test_waits_are_said_the_way_people_say_them(seconds, words):
     assert about(seconds) == words
+
+
+def test_slots_are_held_for_the_time_jobs_really_took_once_there_are_five(organization, clock):
+    """Submitted -> provider done (250 s here), not the provider's own predict_time (which leaves out its queue)."""
+    done = queue_rows(organization, 5, start=at(-3000))
+    for k, generation in enumerate(done):
+        sent = at(-2500 + 300 * k)
+        Generation.objects.filter(pk=generation.pk).update(
+            status=Status.SUCCEEDED,
+            submitted_at=sent,
+            provider_completed_at=sent + timedelta(seconds=250),
+            completed_at=sent + timedelta(seconds=251),
+            predict_time=230.0,
+        )
+    in_flight_rows(organization, [at(-100)] * 10)
+    queued = queue_rows(organization, 1, start=at(-10))[0]
+    estimate = queue_estimates.simulate(now=timezone.now())[str(queued.pk)]
+    assert (estimate.estimated_start_at, estimate.estimated_finish_at) == (at(150), at(400))
