@@ -14,6 +14,7 @@ Seam for per-key pools: `fairness.pool_capacity()` and `fairness.pool_in_flight(
 from __future__ import annotations
 
 import heapq
+import itertools
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -149,12 +150,13 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
     shares = billing_selectors.dispatch_shares(organization_ids=org_ids)
     virtual_time, finish = fairness.pool_tags(organization_ids=org_ids)
 
-    ends: list[tuple[float, int, object]] = []  # (expected end, organization, end user)
+    ends: list[tuple[float, int, int, object]] = []  # (expected end, tie-breaker, organization, end user)
+    ties = itertools.count()
     org_in_flight: dict[int, int] = defaultdict(int)
     user_in_flight: dict = defaultdict(int)
     for org_id, user_id, submitted_at in running:
         expected_end = (submitted_at or now).timestamp() + processing_s
-        heapq.heappush(ends, (max(expected_end, t0), org_id, user_id))
+        heapq.heappush(ends, (max(expected_end, t0), next(ties), org_id, user_id))
         org_in_flight[org_id] += 1
         user_in_flight[user_id] += 1
 
@@ -181,7 +183,7 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
                 at += intervals[org_id]
             next_arrival[org_id] = at
         while ends and ends[0][0] <= t:
-            _, org_id, user_id = heapq.heappop(ends)
+            _, _, org_id, user_id = heapq.heappop(ends)
             org_in_flight[org_id] -= 1
             user_in_flight[user_id] -= 1
         state = None
@@ -213,7 +215,7 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
         )
         waiting[org_id].remove(job)
         virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
-        heapq.heappush(ends, (t + processing_s, org_id, job.end_user_id))
+        heapq.heappush(ends, (t + processing_s, next(ties), org_id, job.end_user_id))
         org_in_flight[org_id] += 1
         user_in_flight[job.end_user_id] += 1
         if job.id is not None:
