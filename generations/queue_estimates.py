@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -86,22 +87,21 @@ def queue_estimates(*, now: datetime | None = None) -> dict[str, Estimate]:
     return estimates
 
 
-def slot_time_s() -> float:
-    """How long a job holds a slot: the median of submitted -> provider done over recent jobs.
+def slot_times_s() -> list[float]:
+    """Recent slot times: submitted -> provider done of the last 50 successes (what really frees a slot; longer
+    than the provider's own `predict_time`, which leaves out its queueing and our detection)."""
+    recent = Generation.objects.filter(
+        status=Status.SUCCEEDED, submitted_at__isnull=False, provider_completed_at__isnull=False
+    ).order_by("-completed_at")
+    return [
+        (done - sent).total_seconds() for sent, done in recent.values_list("submitted_at", "provider_completed_at")[:50]
+    ]
 
-    This is longer than the provider's own `predict_time` (it includes its queueing and our detection), and it is
-    what frees slots. Before there are five such jobs: expected_processing_s() (the learned/configured figure).
-    """
-    recent = list(
-        Generation.objects.filter(
-            status=Status.SUCCEEDED, submitted_at__isnull=False, provider_completed_at__isnull=False
-        )
-        .order_by("-completed_at")
-        .values_list("submitted_at", "provider_completed_at")[:50]
-    )
-    if len(recent) >= 5:
-        return float(statistics.median((done - sent).total_seconds() for sent, done in recent))
-    return expected_processing_s()
+
+def slot_time_s() -> float:
+    """The typical slot time: the median of slot_times_s() once there are five, else expected_processing_s()."""
+    samples = slot_times_s()
+    return float(statistics.median(samples)) if len(samples) >= 5 else expected_processing_s()
 
 
 def arrival_intervals(*, now: datetime) -> dict[int, float]:
@@ -119,22 +119,67 @@ def arrival_intervals(*, now: datetime) -> dict[int, float]:
     return {org_id: window_s / n for org_id, n in counts}
 
 
+@dataclass
+class _Snapshot:
+    t0: float
+    capacity: int
+    running: list  # (organization, end user, submitted at)
+    queued: list[_Job]
+    intervals: dict[int, float]
+    shares: dict
+    virtual_time: float
+    finish: dict[int, float]
+
+
 def simulate(*, now: datetime) -> dict[str, Estimate]:
     """Run the dispatcher forward from the pool's state at `now` (uncached; see queue_estimates).
 
-    Organizations keep submitting at their recent rates (forecast arrivals, evenly spaced): a job from a heavier
-    organization that arrives later can still start first, and an estimate that ignored it would be too early.
-    Forecast jobs take slots in the simulation but get no estimate and no position.
+    - Organizations keep submitting at their recent rates (forecast arrivals, evenly spaced): a job from a heavier
+      organization that arrives later can still start first. Forecast jobs take slots but get no estimate.
+    - Slot times vary (the provider's sd is ~35 s on ~220 s), and which of ten jobs ends first matters most to a
+      short wait: with enough history the simulation runs GENERATION_ETA_SAMPLES times with slot times drawn from
+      the recent ones (a job in flight: from those longer than it has already run), and each job gets its median
+      start. Without history it runs once with the typical slot time. The draws are seeded: the same state gives
+      the same answer.
     """
+    snapshot = _snapshot(now)
+    if snapshot is None:
+        return {}
+    samples = slot_times_s()
+    typical_s = float(statistics.median(samples)) if len(samples) >= 5 else expected_processing_s()
+    runs = []
+    if len(samples) >= 5:
+        rng = random.Random(len(snapshot.queued))
+        count = max(1, min(settings.GENERATION_ETA_SAMPLES, 5000 // (len(snapshot.queued) + snapshot.capacity)))
+        for _ in range(count):
+            runs.append(_run(snapshot, lambda elapsed: _draw(rng, samples, elapsed)))
+    else:
+        runs.append(_run(snapshot, lambda elapsed: max(typical_s, elapsed)))
+    starts: dict[str, float] = {}
+    for job in snapshot.queued:
+        seen = sorted(run[job.id] for run in runs if job.id in run)
+        if len(seen) * 2 > len(runs):
+            starts[job.id] = (
+                seen[len(seen) // 2] if len(seen) % 2 else (seen[len(seen) // 2 - 1] + seen[len(seen) // 2]) / 2
+            )
+    order = sorted(starts, key=lambda job_id: (starts[job_id], runs[0].get(job_id, float("inf"))))
+    return {
+        job_id: Estimate(position, _at(starts[job_id]), _at(starts[job_id] + typical_s))
+        for position, job_id in enumerate(order, start=1)
+    }
+
+
+def _draw(rng: random.Random, samples: list[float], elapsed: float) -> float:
+    """A slot time from the recent ones, given the job has already run `elapsed` seconds (0 for a new job)."""
+    longer = [sample for sample in samples if sample > elapsed]
+    return rng.choice(longer) if longer else elapsed
+
+
+def _snapshot(now: datetime) -> _Snapshot | None:
     state = provider_key_state()
     if state.auth_failed_at:
-        return {}  # nothing starts until operators fix the key: no honest estimate exists
-    processing_s = slot_time_s()
-    capacity = pool_capacity()
+        return None  # nothing starts until operators fix the key: no honest estimate exists
     start = max(now, state.paused_until) if state.paused_until else now
-    t0 = start.timestamp()
-
-    running = list(fairness.pool_in_flight().values_list("organization_id", "end_user_id", "submitted_at"))
     queued = [
         _Job(str(pk), org_id, user_id, created.timestamp(), not_before.timestamp() if not_before else 0.0)
         for pk, org_id, user_id, created, not_before in Generation.objects.filter(status=Status.QUEUED)
@@ -144,37 +189,56 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
         ]
     ]
     if not queued:
-        return {}
+        return None
     intervals = arrival_intervals(now=now)
     org_ids = {job.organization_id for job in queued} | set(intervals)
-    shares = billing_selectors.dispatch_shares(organization_ids=org_ids)
     virtual_time, finish = fairness.pool_tags(organization_ids=org_ids)
+    return _Snapshot(
+        t0=start.timestamp(),
+        capacity=pool_capacity(),
+        running=[
+            (org_id, user_id, (submitted_at or now).timestamp())
+            for org_id, user_id, submitted_at in fairness.pool_in_flight().values_list(
+                "organization_id", "end_user_id", "submitted_at"
+            )
+        ],
+        queued=queued,
+        intervals=intervals,
+        shares=billing_selectors.dispatch_shares(organization_ids=org_ids),
+        virtual_time=virtual_time,
+        finish=finish,
+    )
 
-    ends: list[tuple[float, int, int, object]] = []  # (expected end, tie-breaker, organization, end user)
+
+def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
+    """One pass of the dispatcher over the pool's slots; `duration_of(elapsed)` is a job's slot time. Start times."""
+    t0, capacity, shares = snapshot.t0, snapshot.capacity, snapshot.shares
+    virtual_time, finish = snapshot.virtual_time, dict(snapshot.finish)
+    ends: list[tuple[float, int, int, object]] = []  # (end, tie-breaker, organization, end user)
     ties = itertools.count()
     org_in_flight: dict[int, int] = defaultdict(int)
     user_in_flight: dict = defaultdict(int)
-    for org_id, user_id, submitted_at in running:
-        expected_end = (submitted_at or now).timestamp() + processing_s
-        heapq.heappush(ends, (max(expected_end, t0), next(ties), org_id, user_id))
+    for org_id, user_id, submitted_at in snapshot.running:
+        end = submitted_at + duration_of(max(0.0, t0 - submitted_at))
+        heapq.heappush(ends, (max(end, t0), next(ties), org_id, user_id))
         org_in_flight[org_id] += 1
         user_in_flight[user_id] += 1
-
     slot_caps = {
         org_id: fairness.organization_slot_cap(capacity=capacity, max_key_share=share.max_key_share)
         for org_id, share in shares.items()
     }
     user_caps = {org_id: fairness.end_user_slot_cap(organization_cap=cap) for org_id, cap in slot_caps.items()}
     waiting: dict[int, list[_Job]] = defaultdict(list)
-    for job in queued:
+    for job in snapshot.queued:
         waiting[job.organization_id].append(job)
-    next_arrival = {org_id: now.timestamp() + interval for org_id, interval in intervals.items()}
+    intervals = snapshot.intervals
+    next_arrival = {org_id: t0 + interval for org_id, interval in intervals.items()}
 
-    estimates: dict[str, Estimate] = {}
-    real_left = len(queued)
+    starts: dict[str, float] = {}
+    real_left = len(snapshot.queued)
     horizon = t0 + settings.GENERATION_ETA_HORIZON_S
     t = t0
-    budget = 20 * (len(queued) + capacity) + 1000  # steps; bounds the work when forecast arrivals overload the pool
+    budget = 20 * (real_left + capacity) + 1000  # steps; bounds the work when forecast arrivals overload the pool
     while real_left and t <= horizon and budget > 0:
         budget -= 1
         for org_id, at in next_arrival.items():
@@ -215,13 +279,13 @@ def simulate(*, now: datetime) -> dict[str, Estimate]:
         )
         waiting[org_id].remove(job)
         virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
-        heapq.heappush(ends, (t + processing_s, next(ties), org_id, job.end_user_id))
+        heapq.heappush(ends, (t + duration_of(0.0), next(ties), org_id, job.end_user_id))
         org_in_flight[org_id] += 1
         user_in_flight[job.end_user_id] += 1
         if job.id is not None:
             real_left -= 1
-            estimates[job.id] = Estimate(len(estimates) + 1, _at(t), _at(t + processing_s))
-    return estimates
+            starts[job.id] = t
+    return starts
 
 
 def _next_event(t: float, ends: list, waiting: dict[int, list[_Job]], next_arrival: dict[int, float]) -> float:

@@ -386,6 +386,7 @@ GENERATION_END_USER_MAX_SHARE = env.int("GENERATION_END_USER_MAX_SHARE", default
 GENERATION_ETA_CACHE_S = env.float("GENERATION_ETA_CACHE_S", default=5.0)
 GENERATION_ETA_MAX_QUEUED = env.int("GENERATION_ETA_MAX_QUEUED", default=1000)
 GENERATION_ETA_ARRIVALS_WINDOW_S = env.int("GENERATION_ETA_ARRIVALS_WINDOW_S", default=900)
+GENERATION_ETA_SAMPLES = env.int("GENERATION_ETA_SAMPLES", default=15)
 GENERATION_ETA_HORIZON_S = env.int("GENERATION_ETA_HORIZON_S", default=24 * 3600)
 
 # --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------

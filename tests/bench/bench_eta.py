@@ -3,8 +3,8 @@
 RUN_BENCH=1 .venv/bin/python -m pytest tests/bench/bench_eta.py -s
 Prints figures, asserts none. Jobs take the provider's documented ~220 s (the simulator's seeded draw,
 sd 35 s); Django's clock and the simulator's move together in BENCH_STEP_S steps, so an hour of queue
-runs in a minute or two. Knobs: BENCH_ETA_MINUTES (simulated, default 60), BENCH_LOAD (arrivals as a
-share of the key's throughput, default 1.0), BENCH_STEP_S (default 2).
+runs in a few minutes. Knobs: BENCH_ETA_MINUTES (simulated, default 60), BENCH_LOAD (arrivals as a
+share of the key's throughput, default 0.9: a steady state), BENCH_STEP_S (default 2).
 
 - shares: organizations of weights 3 and 1, both backlogged; the ratio of their claims.
 - eta: both organizations submit at random (Poisson, half each) onto a backlog of 20; each new job's
@@ -43,7 +43,7 @@ CAPACITY = 10
 MEAN_LATENCY_S = 220.0
 STEP_S = float(os.environ.get("BENCH_STEP_S", "2"))
 MINUTES = float(os.environ.get("BENCH_ETA_MINUTES", "60"))
-LOAD = float(os.environ.get("BENCH_LOAD", "1.0"))
+LOAD = float(os.environ.get("BENCH_LOAD", "0.9"))
 WARM_UP_S = 15 * 60  # the arrival rates the estimator forecasts from need this long to mean anything
 
 
