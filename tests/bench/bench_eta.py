@@ -104,6 +104,7 @@ def test_eta_benchmark(world):
     )
     print(f"actual wait: median {eta['wait_median_s']:.0f} s, p90 {eta['wait_p90_s']:.0f} s")
     print(f"estimated start, |error| / actual wait: median {eta['median']:.3f} (goal <= 0.20), p90 {eta['p90']:.3f}")
+    print(f"signed (estimated - actual) / wait: median {eta['signed_median']:+.3f} (+ means estimated too late)")
     for org, figure in eta["by_org"].items():
         print(f"  {org}: median {figure:.3f}")
     print(f"simulator: {simulator.stats['rate_limited']} upstream 429s")
@@ -145,19 +146,23 @@ def run_eta(clock, simulator, heavy, light) -> dict:
                 estimated[generation.pk] = estimate.estimated_start_at
             next_arrival += rng.expovariate(rate_per_s)
     errors: list[float] = []
+    signed_errors: list[float] = []
     waits: list[float] = []
     by_org: dict[str, list[float]] = {}
     for generation in Generation.objects.filter(pk__in=estimated, submitted_at__isnull=False):
         wait_s = (generation.submitted_at - generation.created_at).total_seconds()
         if wait_s < 30:
             continue
-        error = abs((estimated[generation.pk] - generation.submitted_at).total_seconds()) / wait_s
+        signed = (estimated[generation.pk] - generation.submitted_at).total_seconds() / wait_s
+        error = abs(signed)
         errors.append(error)
+        signed_errors.append(signed)
         waits.append(wait_s)
         by_org.setdefault(org_name[generation.organization_id], []).append(error)
     return {
         "n": len(errors),
         "median": statistics.median(errors) if errors else float("nan"),
+        "signed_median": statistics.median(signed_errors) if errors else float("nan"),
         "p90": statistics.quantiles(errors, n=10)[-1] if len(errors) >= 10 else float("nan"),
         "wait_median_s": statistics.median(waits) if waits else float("nan"),
         "wait_p90_s": statistics.quantiles(waits, n=10)[-1] if len(waits) >= 10 else float("nan"),
