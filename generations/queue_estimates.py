@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -104,19 +103,19 @@ def slot_time_s() -> float:
     return float(statistics.median(samples)) if len(samples) >= 5 else expected_processing_s()
 
 
-def arrival_intervals(*, now: datetime) -> dict[int, float]:
-    """Seconds between an organization's submissions, from its rate over the last GENERATION_ETA_ARRIVALS_WINDOW_S."""
+def arrival_intervals(*, now: datetime) -> dict[int, tuple[float, int]]:
+    """Per organization: seconds between its submissions over the last GENERATION_ETA_ARRIVALS_WINDOW_S, and the end
+    user who submitted last (forecast jobs come from them, so they wait behind that user's cap like the real ones)."""
     window_s = settings.GENERATION_ETA_ARRIVALS_WINDOW_S
     if window_s <= 0:
         return {}
-    counts = (
-        Generation.objects.filter(created_at__gte=now - timedelta(seconds=window_s))
-        .order_by()
-        .values("organization_id")
-        .annotate(n=Count("pk"))
-        .values_list("organization_id", "n")
-    )
-    return {org_id: window_s / n for org_id, n in counts}
+    counts: dict[int, int] = defaultdict(int)
+    last_user: dict[int, int] = {}
+    recent = Generation.objects.filter(created_at__gte=now - timedelta(seconds=window_s)).order_by("created_at")
+    for org_id, user_id in recent.values_list("organization_id", "end_user_id"):
+        counts[org_id] += 1
+        last_user[org_id] = user_id
+    return {org_id: (window_s / n, last_user[org_id]) for org_id, n in counts.items()}
 
 
 @dataclass
@@ -125,7 +124,7 @@ class _Snapshot:
     capacity: int
     running: list  # (organization, end user, submitted at)
     queued: list[_Job]
-    intervals: dict[int, float]
+    intervals: dict[int, tuple[float, int]]  # organization: (seconds between arrivals, end user)
     shares: dict
     virtual_time: float
     finish: dict[int, float]
@@ -232,7 +231,7 @@ def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
     for job in snapshot.queued:
         waiting[job.organization_id].append(job)
     intervals = snapshot.intervals
-    next_arrival = {org_id: t0 + interval for org_id, interval in intervals.items()}
+    next_arrival = {org_id: t0 + interval for org_id, (interval, _) in intervals.items()}
 
     starts: dict[str, float] = {}
     real_left = len(snapshot.queued)
@@ -242,9 +241,10 @@ def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
     while real_left and t <= horizon and budget > 0:
         budget -= 1
         for org_id, at in next_arrival.items():
-            while at <= t:  # forecast jobs, each from its own made-up end user
-                waiting[org_id].append(_Job(None, org_id, ("forecast", org_id, at), at, 0.0))
-                at += intervals[org_id]
+            interval, user_id = intervals[org_id]
+            while at <= t:  # forecast jobs, from the organization's latest end user
+                waiting[org_id].append(_Job(None, org_id, user_id, at, 0.0))
+                at += interval
             next_arrival[org_id] = at
         while ends and ends[0][0] <= t:
             _, _, org_id, user_id = heapq.heappop(ends)
