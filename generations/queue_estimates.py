@@ -13,6 +13,7 @@ Seam for per-key pools: `fairness.pool_capacity()` and `fairness.pool_in_flight(
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import random
@@ -227,25 +228,30 @@ def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
         for org_id, share in shares.items()
     }
     user_caps = {org_id: fairness.end_user_slot_cap(organization_cap=cap) for org_id, cap in slot_caps.items()}
-    waiting: dict[int, list[_Job]] = defaultdict(list)
+    waiting: dict[int, list[_Job]] = defaultdict(list)  # real jobs, oldest first
     for job in snapshot.queued:
         waiting[job.organization_id].append(job)
+    held_back = sorted(job.not_before for job in snapshot.queued if job.not_before > t0)
     intervals = snapshot.intervals
+    # Forecast jobs are counted, not listed: they always queue behind the organization's real jobs (they arrive
+    # later, from its latest end user), so an organization's pending ones are `forecast[org]` jobs whose oldest
+    # arrived at next_arrival - count * interval. This keeps an overloaded forecast from piling up work.
+    forecast: dict[int, int] = defaultdict(int)
     next_arrival = {org_id: t0 + interval for org_id, (interval, _) in intervals.items()}
 
     starts: dict[str, float] = {}
     real_left = len(snapshot.queued)
     horizon = t0 + settings.GENERATION_ETA_HORIZON_S
     t = t0
-    budget = 20 * (real_left + capacity) + 1000  # steps; bounds the work when forecast arrivals overload the pool
+    budget = 20 * (real_left + capacity) + 1000  # steps; a last bound on the work
     while real_left and t <= horizon and budget > 0:
         budget -= 1
         for org_id, at in next_arrival.items():
-            interval, user_id = intervals[org_id]
-            while at <= t:  # forecast jobs, from the organization's latest end user
-                waiting[org_id].append(_Job(None, org_id, user_id, at, 0.0))
-                at += interval
-            next_arrival[org_id] = at
+            interval = intervals[org_id][0]
+            if at <= t:
+                arrived = int((t - at) // interval) + 1
+                forecast[org_id] += arrived
+                next_arrival[org_id] = at + arrived * interval
         while ends and ends[0][0] <= t:
             _, _, org_id, user_id = heapq.heappop(ends)
             org_in_flight[org_id] -= 1
@@ -253,45 +259,74 @@ def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
         state = None
         if len(ends) < capacity:
             states = []
-            for org_id, jobs in waiting.items():
-                due = [job for job in jobs if job.not_before <= t]
-                if due:
-                    states.append(
-                        fairness.OrganizationState(
-                            organization_id=org_id,
-                            weight=shares[org_id].weight,
-                            slot_cap=slot_caps[org_id],
-                            in_flight=org_in_flight[org_id],
-                            virtual_finish=finish.get(org_id, 0.0),
-                            oldest_waiting=due[0].created_at,
-                        )
+            for org_id in set(waiting) | set(forecast):
+                oldest = _first_due(waiting.get(org_id, ()), t)
+                if oldest is None and forecast.get(org_id):
+                    interval = intervals[org_id][0]
+                    oldest_at = next_arrival[org_id] - forecast[org_id] * interval
+                elif oldest is not None:
+                    oldest_at = oldest.created_at
+                else:
+                    continue
+                states.append(
+                    fairness.OrganizationState(
+                        organization_id=org_id,
+                        weight=shares[org_id].weight,
+                        slot_cap=slot_caps[org_id],
+                        in_flight=org_in_flight[org_id],
+                        virtual_finish=finish.get(org_id, 0.0),
+                        oldest_waiting=oldest_at,
                     )
+                )
             state = fairness.pick_organization(states, virtual_time=virtual_time)
         if state is None:
-            t = _next_event(t, ends, waiting, next_arrival)
+            t = _next_event(t, ends, held_back, next_arrival)
             continue
         org_id = state.organization_id
-        job = fairness.pick_job(
-            [job for job in waiting[org_id] if job.not_before <= t],
-            end_user_of=lambda j: j.end_user_id,
-            user_in_flight=user_in_flight,
-            user_cap=user_caps[org_id],
-        )
-        waiting[org_id].remove(job)
+        jobs = waiting.get(org_id, [])
+        index = _pick_index(jobs, t, user_in_flight, user_caps[org_id])
+        if index is None:  # only forecast jobs are waiting
+            forecast[org_id] -= 1
+            job_id, user_id = None, intervals[org_id][1]
+        else:
+            job = jobs.pop(index)
+            job_id, user_id = job.id, job.end_user_id
+            if not jobs:
+                del waiting[org_id]
         virtual_time, finish[org_id] = fairness.charge(state, virtual_time=virtual_time)
-        heapq.heappush(ends, (t + duration_of(0.0), next(ties), org_id, job.end_user_id))
+        heapq.heappush(ends, (t + duration_of(0.0), next(ties), org_id, user_id))
         org_in_flight[org_id] += 1
-        user_in_flight[job.end_user_id] += 1
-        if job.id is not None:
+        user_in_flight[user_id] += 1
+        if job_id is not None:
             real_left -= 1
-            starts[job.id] = t
+            starts[job_id] = t
     return starts
 
 
-def _next_event(t: float, ends: list, waiting: dict[int, list[_Job]], next_arrival: dict[int, float]) -> float:
+def _first_due(jobs, t: float) -> _Job | None:
+    return next((job for job in jobs if job.not_before <= t), None)
+
+
+def _pick_index(jobs: list[_Job], t: float, user_in_flight: dict, user_cap: int) -> int | None:
+    """fairness.pick_job over the due jobs, by index: oldest first, skipping end users at their cap while another
+    end user waits."""
+    first = None
+    for index, job in enumerate(jobs):
+        if job.not_before > t:
+            continue
+        if first is None:
+            first = index
+        if user_in_flight.get(job.end_user_id, 0) < user_cap:
+            return index
+    return first
+
+
+def _next_event(t: float, ends: list, held_back: list[float], next_arrival: dict[int, float]) -> float:
     """The next time anything can change: a slot frees up, a held-back job becomes due, a forecast job arrives."""
     candidates = [ends[0][0]] if ends else []
-    candidates += [job.not_before for jobs in waiting.values() for job in jobs if job.not_before > t]
+    later = bisect.bisect_right(held_back, t)
+    if later < len(held_back):
+        candidates.append(held_back[later])
     candidates += list(next_arrival.values())
     return min(candidates) if candidates else float("inf")
 

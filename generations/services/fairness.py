@@ -13,15 +13,16 @@ already holding GENERATION_END_USER_MAX_SHARE percent of the organization's slot
 its end users has work queued (so one partner's end user cannot fill the partner's share, while a lone end
 user still uses all of it).
 
-`pick_organization` / `charge` / `pick_job` are pure and also drive the forward simulation in
-generations.queue_estimates, so the estimates follow the policy exactly.
+`pick_organization` and `charge` are pure and also drive the forward simulation in
+generations.queue_estimates (which mirrors the within-organization rule in `_pick_index`), so the
+estimates follow the policy exactly.
 
 Pool seams (the provider-keys work makes these per key): `pool_capacity()`, `pool_in_flight()`, POOL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,14 +85,6 @@ def charge(state: OrganizationState, *, virtual_time: float) -> tuple[float, flo
     """The organization's new (virtual start, virtual finish) once it takes a slot; the start is the new V."""
     start = state.virtual_start(virtual_time)
     return start, start + 1.0 / state.weight
-
-
-def pick_job(jobs: Sequence, *, end_user_of, user_in_flight: dict, user_cap: int):
-    """Oldest first (`jobs` are in order), skipping end users at their cap while another end user waits."""
-    for job in jobs:
-        if user_in_flight.get(end_user_of(job), 0) < user_cap:
-            return job
-    return jobs[0] if jobs else None
 
 
 def pool_tags(*, pool: str = POOL, organization_ids=None) -> tuple[float, dict[int, float]]:
