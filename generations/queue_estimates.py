@@ -280,7 +280,7 @@ def _run(snapshot: _Snapshot, duration_of) -> dict[str, float]:
                 )
             state = fairness.pick_organization(states, virtual_time=virtual_time)
         if state is None:
-            t = _next_event(t, ends, held_back, next_arrival)
+            t = _next_event(t, ends, held_back, next_arrival, full=len(ends) >= capacity)
             continue
         org_id = state.organization_id
         jobs = waiting.get(org_id, [])
@@ -321,8 +321,11 @@ def _pick_index(jobs: list[_Job], t: float, user_in_flight: dict, user_cap: int)
     return first
 
 
-def _next_event(t: float, ends: list, held_back: list[float], next_arrival: dict[int, float]) -> float:
-    """The next time anything can change: a slot frees up, a held-back job becomes due, a forecast job arrives."""
+def _next_event(t: float, ends: list, held_back: list[float], next_arrival: dict[int, float], *, full: bool) -> float:
+    """The next time anything can change: a slot frees up, a held-back job becomes due, a forecast job arrives.
+    With every slot taken only an end can change anything (arrivals in between are counted when it comes)."""
+    if full and ends:
+        return ends[0][0]
     candidates = [ends[0][0]] if ends else []
     later = bisect.bisect_right(held_back, t)
     if later < len(held_back):
