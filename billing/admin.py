@@ -46,7 +46,17 @@ class StripeNoticeMixin:
 
 @admin.register(Plan)
 class PlanAdmin(StripeNoticeMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "is_default", "price_480p", "price_720p", "price_1080p", "stripe_product_id"]
+    list_display = [
+        "name",
+        "slug",
+        "is_default",
+        "price_480p",
+        "price_720p",
+        "price_1080p",
+        "dispatch_weight",
+        "max_key_share",
+        "stripe_product_id",
+    ]
     readonly_fields = ["stripe_product_id", "stripe_price_ids", "updated_at"]
     prepopulated_fields = {"slug": ["name"]}
 

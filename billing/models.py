@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from accounts.models import EndUser, Organization
@@ -25,6 +26,17 @@ class Plan(models.Model):
     price_480p = _price_field("480p")
     price_720p = _price_field("720p")
     price_1080p = _price_field("1080p")
+    # Dispatch shares (read by generations through billing.selectors.dispatch_shares; billing knows no videos).
+    dispatch_weight = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="While several organizations wait, a shared provider key's slots go in proportion to weight.",
+    )
+    max_key_share = models.PositiveSmallIntegerField(
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="The most of a shared provider key's slots (percent) one organization on this plan may hold.",
+    )
     stripe_product_id = models.CharField(max_length=100, blank=True)
     stripe_price_ids = models.JSONField(default=dict, blank=True, help_text="Stripe metered price id per resolution.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -277,3 +277,28 @@ def invoice_preview(*, organization: Organization, start: date | None = None) ->
     return ledger_invoice(
         organization=organization, start=_as_datetime(start), end=_as_datetime(periods.next_month(start))
     )
+
+
+@dataclass(frozen=True)
+class DispatchShare:
+    """An organization's plan terms for sharing a provider key: its weight and the most of the slots it may hold."""
+
+    weight: int = 1
+    max_key_share: int = 100  # percent
+
+
+def dispatch_shares(*, organization_ids) -> dict[int, DispatchShare]:
+    """Each organization's dispatch weight and slot cap, from its plan (the default plan's when it has no account)."""
+    ids = set(organization_ids)
+    if not ids:
+        return {}
+    rows = BillingAccount.objects.filter(organization_id__in=ids).values_list(
+        "organization_id", "plan__dispatch_weight", "plan__max_key_share"
+    )
+    shares = {org_id: DispatchShare(weight=weight, max_key_share=cap) for org_id, weight, cap in rows}
+    missing = ids - shares.keys()
+    if missing:
+        default = services.plan_default()
+        fallback = DispatchShare(weight=default.dispatch_weight, max_key_share=default.max_key_share)
+        shares.update(dict.fromkeys(missing, fallback))
+    return shares

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from accounts import scopes
 from accounts import services as accounts_services
 from accounts.api import TenantAPIView
-from generations import catalog, continuation, selectors, services, variations
+from generations import catalog, continuation, queue_estimates, selectors, services, variations
 from generations.media_links import api_link
 from generations.representation import PAYLOAD_FIELDS, generation_payload
 from generations.serializers import (
@@ -70,6 +70,9 @@ GENERATION_EXAMPLE = OpenApiExample(
         "continues": None,
         "created_at": "2026-11-24T20:00:00Z",
         "completed_at": "2026-11-24T20:03:41Z",
+        "queue_position": None,
+        "estimated_start_at": None,
+        "estimated_finish_at": None,
         "media_expires_at": "2026-11-24T21:03:41Z",
     },
     response_only=True,
@@ -113,9 +116,12 @@ VARIATIONS_CREATE_EXAMPLE = OpenApiExample(
 )
 
 
-def _payload(request, generation) -> dict:
-    """The generation with fresh media links issued to the calling key (they die with it)."""
-    return generation_payload(generation, link_for=lambda name: api_link(name=name, api_key=request.auth))
+def _payload(request, generation, *, estimate=None) -> dict:
+    """The generation with fresh media links issued to the calling key (they die with it), and its queue estimate."""
+    estimate = estimate or queue_estimates.generation_estimate(generation=generation)
+    return generation_payload(
+        generation, link_for=lambda name: api_link(name=name, api_key=request.auth), estimate=estimate
+    )
 
 
 def _resolve_end_user(organization, end_user_id: str | None):
@@ -154,7 +160,8 @@ class GenerationListView(TenantAPIView):
         )
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(generations, request, view=self)
-        return paginator.get_paginated_response([_payload(request, g) for g in page])
+        estimates = queue_estimates.generation_estimates(generations=page)
+        return paginator.get_paginated_response([_payload(request, g, estimate=estimates[g.pk]) for g in page])
 
     @extend_schema(
         tags=TAG,

@@ -301,3 +301,19 @@ class EndUserExport(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.status})"
+
+
+class FairShareTag(models.Model):
+    """Start-time fair queueing state of one organization on one pool of slots (generations.services.fairness)."""
+
+    pool = models.CharField(max_length=64, default="shared", help_text="The provider key whose slots are shared.")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    virtual_start = models.FloatField(default=0.0, help_text="Virtual start of its last dispatched job.")
+    virtual_finish = models.FloatField(default=0.0, help_text="Virtual start + 1 / weight: where its next job queues.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "organization"], name="fair_share_tag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}@{self.pool}: {self.virtual_finish:.3f}"

@@ -33,9 +33,21 @@ def dispatchable_key_ids(*, now: datetime) -> list[int]:
     return list(keys.order_by(F("organization_id").asc(nulls_last=True), "pk").values_list("pk", flat=True))
 
 
-def key_in_flight(*, key: ProviderKey) -> int:
+def key_in_flight_jobs(*, key: ProviderKey) -> QuerySet[Generation]:
     """Jobs holding one of the key's slots (a job the provider has finished holds none while we copy it)."""
-    return Generation.objects.filter(provider_key=key, status__in=IN_FLIGHT, provider_completed_at__isnull=True).count()
+    return Generation.objects.filter(provider_key=key, status__in=IN_FLIGHT, provider_completed_at__isnull=True)
+
+
+def key_in_flight(*, key: ProviderKey) -> int:
+    return key_in_flight_jobs(key=key).count()
+
+
+def queued_for_key(*, key: ProviderKey) -> QuerySet[Generation]:
+    """Every queued generation of the key's pool, due or not (the queue estimates honour `not_before`)."""
+    queued = Generation.objects.filter(status=Status.QUEUED)
+    if key.organization_id is not None:
+        return queued.filter(organization_id=key.organization_id)
+    return queued.exclude(organization_id__in=own_key_organization_ids())
 
 
 def key_creates_last_minute(*, key: ProviderKey, now: datetime) -> int:

@@ -45,12 +45,17 @@ PAYLOAD_FIELDS = (
     "continues_id",
     "poster",
     "created_at",
+    "submitted_at",
+    "provider_completed_at",
     "completed_at",
 )
 
 
-def generation_payload(generation: Generation, *, link_for: Callable[[str], MediaLink]) -> dict:
+def generation_payload(generation: Generation, *, link_for: Callable[[str], MediaLink], estimate=None) -> dict:
     """Money as decimal strings, times as ISO 8601 UTC, URLs absolute.
+
+    `estimate` (generations.queue_estimates.Estimate) fills the queue fields; without one they are null
+    (partner webhooks, sent when a job ends, carry none).
 
     `link_for(stored_name)` issues a fresh signed link to a file we store (frames uploaded, the video);
     `media_expires_at` says when those links stop working (null when there are none).
@@ -89,6 +94,9 @@ def generation_payload(generation: Generation, *, link_for: Callable[[str], Medi
         "continues": str(generation.continues_id) if generation.continues_id else None,
         "created_at": _iso(generation.created_at),
         "completed_at": _iso(generation.completed_at),
+        "queue_position": getattr(estimate, "queue_position", None),
+        "estimated_start_at": _iso(getattr(estimate, "estimated_start_at", None)),
+        "estimated_finish_at": _iso(getattr(estimate, "estimated_finish_at", None)),
     }
     payload["media_expires_at"] = _iso(min(link.expires_at for link in links)) if links else None
     return payload

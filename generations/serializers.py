@@ -200,6 +200,26 @@ class GenerationSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    queue_position = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        help_text=(
+            "While queued: 1 starts next. Follows the fair-share order (plan weights, caps), so it can move as "
+            "other organizations submit; null when not queued or too far back to estimate."
+        ),
+    )
+    estimated_start_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=(
+            "While queued: when the provider should start it, from the jobs in flight and their expected ends, the "
+            "learned processing time and the fair shares. Null when not queued or unknown (e.g. the provider key is "
+            "stopped)."
+        ),
+    )
+    estimated_finish_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While queued or processing: when the video should be ready. Null once it ends or when unknown.",
+    )
     media_expires_at = serializers.DateTimeField(
         allow_null=True,
         help_text=(

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as accounts_services
 from billing import services as billing_services
-from generations import continuation, selectors, services, share_views, variations
+from generations import continuation, queue_estimates, selectors, services, share_views, variations
 from generations.forms import GenerationForm
 from generations.gallery import GalleryFilterForm
 from generations.media_links import LinkRefused, link_check
@@ -159,6 +159,7 @@ def generation_detail(request: HttpRequest, generation_id) -> HttpResponse:
         "generation": generation,
         "events": selectors.generation_events(organization=organization, generation=generation),
         "progress": services.generation_progress(generation=generation),
+        "estimate": queue_estimates.generation_estimate(generation=generation),
         "poll_s": LIVE_POLL_S,
         **({} if request.htmx else share_views.detail_context(request, generation)),  # the panel has no links
         "chain": continuation.generation_chain(generation=generation),

@@ -406,6 +406,13 @@ GENERATION_TICK_INTERVAL_S = env.float("GENERATION_TICK_INTERVAL_S", default=1.0
 GENERATION_TICKER_LEASE_S = env.float("GENERATION_TICKER_LEASE_S", default=5.0)
 # A poll handed to a worker is leased this long: if the worker dies with it, the next pass hands it out again.
 GENERATION_POLL_LEASE_S = env.float("GENERATION_POLL_LEASE_S", default=5.0)
+# Fair shares and queue estimates (README "Fair shares and queue estimates").
+GENERATION_END_USER_MAX_SHARE = env.int("GENERATION_END_USER_MAX_SHARE", default=50)
+GENERATION_ETA_CACHE_S = env.float("GENERATION_ETA_CACHE_S", default=5.0)
+GENERATION_ETA_MAX_QUEUED = env.int("GENERATION_ETA_MAX_QUEUED", default=1000)
+GENERATION_ETA_ARRIVALS_WINDOW_S = env.int("GENERATION_ETA_ARRIVALS_WINDOW_S", default=900)
+GENERATION_ETA_SAMPLES = env.int("GENERATION_ETA_SAMPLES", default=15)
+GENERATION_ETA_HORIZON_S = env.int("GENERATION_ETA_HORIZON_S", default=24 * 3600)
 
 # --- Health, readiness and metrics (seedance_saas/health.py, seedance_saas/metrics.py) ---------
 # /readyz fails when one of these fails; each check is a django-health-check class run in the request thread.

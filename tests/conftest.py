@@ -56,3 +56,20 @@ def api_client(api_key):
 def browser_client(client, user, organization):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _environment_key_follows_its_setting(db):
+    """The shared key seeded from the environment takes EACHLABS_MAX_IN_FLIGHT when it is first made; tests that
+    change the setting mean that key's limit, as an operator editing it in the admin would."""
+    from django.core.signals import setting_changed
+
+    from generations.models import ProviderKey
+
+    def follow(*, setting, value, **kwargs):
+        if setting == "EACHLABS_MAX_IN_FLIGHT":
+            ProviderKey.objects.filter(from_environment=True).update(max_in_flight=value)
+
+    setting_changed.connect(follow, dispatch_uid="tests.environment_key_limit")
+    yield
+    setting_changed.disconnect(dispatch_uid="tests.environment_key_limit")

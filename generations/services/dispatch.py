@@ -6,11 +6,10 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Organization
 from generations import provider_key_selectors
 from generations.eachlabs.client import (
     EachlabsError,
@@ -22,7 +21,8 @@ from generations.eachlabs.client import (
     get_client,
 )
 from generations.media_links import provider_link
-from generations.models import Generation, ProviderCall, Status
+from generations.models import Generation, ProviderCall, ProviderKey, Status
+from generations.services import fairness
 from generations.services.polling import poll_delay_s
 from generations.services.provider_calls import backoff_s, record_call
 from generations.services.provider_keys import (
@@ -74,7 +74,7 @@ def generation_claim_on_key(*, key_id: int, now: datetime) -> Generation | None:
         if provider_key_selectors.key_creates_last_minute(key=key, now=now) >= key.max_creates_per_minute:
             return None
         eligible = provider_key_selectors.eligible_for_key(key=key, now=now)
-        generation = _next_fair_candidate(now=now, eligible=eligible)
+        generation = _next_fair_candidate(key=key, now=now, eligible=eligible)
         if generation is None:
             return None
         won = transition(
@@ -94,28 +94,16 @@ def generation_claim_on_key(*, key_id: int, now: datetime) -> Generation | None:
     return generation
 
 
-def _next_fair_candidate(*, now: datetime, eligible: QuerySet[Generation]) -> Generation | None:
-    """Round-robin across organizations (least recently served first), oldest first within one, among
-    `eligible` (the queued generations one key may run)."""
-    last_served = (
-        Generation.objects.filter(organization=OuterRef("pk"), submitted_at__isnull=False)
-        .order_by("-submitted_at")
-        .values("submitted_at")[:1]
+def _next_fair_candidate(*, key: ProviderKey, now: datetime, eligible: QuerySet[Generation]) -> Generation | None:
+    """The fair choice among `eligible` (the queued generations this key may run) for this key's slots."""
+    return fairness.next_candidate(
+        now=now,
+        eligible=eligible,
+        capacity=key.in_flight_limit,
+        in_flight=provider_key_selectors.key_in_flight_jobs(key=key),
+        shared=key.organization_id is None,
+        pool=fairness.pool_name(key),
     )
-    oldest_waiting = eligible.filter(organization=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
-    organization_id = (
-        Organization.objects.filter(pk__in=eligible.values("organization_id"))
-        .annotate(last_served=Subquery(last_served), oldest_waiting=Subquery(oldest_waiting))
-        .order_by(F("last_served").asc(nulls_first=True), "oldest_waiting", "pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if organization_id is None:
-        return None
-    candidates = eligible.filter(organization_id=organization_id).order_by("created_at")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    return candidates.select_related("end_user").first()
 
 
 def _submit(generation: Generation) -> None:

@@ -37,7 +37,7 @@ FIELDS = {
     "id", "status", "prompt", "image_url", "end_image_url", "resolution", "duration", "aspect_ratio",
     "generate_audio", "seed", "end_user_id", "estimated_cost", "cost", "currency", "video_url",
     "poster_url", "duration_seconds", "error", "retry_of", "variation_group", "continues", "created_at",
-    "completed_at", "media_expires_at",
+    "completed_at", "media_expires_at", "queue_position", "estimated_start_at", "estimated_finish_at",
 }  # fmt: skip
 
 
