@@ -166,22 +166,27 @@ class Rig:
     def org_ids(self, names: list[str]) -> list[int]:
         return [self.orgs[name]["id"] for name in names]
 
-    def generations(self, names: list[str]) -> list[dict]:
+    def generations(self, names: list[str], *, since: float) -> list[dict]:
+        """The organizations' generations created since `since` (each scenario's own)."""
         rows = self._query(
             "SELECT id::text, organization_id, provider_key_id, status, extract(epoch FROM created_at)::float, "
-            "extract(epoch FROM submitted_at)::float, extract(epoch FROM completed_at)::float, prediction_id "
-            "FROM generations_generation WHERE organization_id = ANY(%s)",
-            (self.org_ids(names),),
+            "extract(epoch FROM submitted_at)::float, extract(epoch FROM completed_at)::float, prediction_id, "
+            "extract(epoch FROM provider_completed_at)::float "
+            "FROM generations_generation WHERE organization_id = ANY(%s) AND created_at >= to_timestamp(%s)",
+            (self.org_ids(names), since),
         )
         by_id = {self.orgs[name]["id"]: name for name in names}
-        fields = ("id", "org", "key_id", "status", "created_at", "submitted_at", "completed_at", "prediction_id")
+        fields = (
+            "id", "org", "key_id", "status", "created_at", "submitted_at", "completed_at", "prediction_id",
+            "provider_completed_at",
+        )  # fmt: skip
         return [dict(zip(fields, (row[0], by_id[row[1]], *row[2:]), strict=True)) for row in rows]
 
-    def terminal_count(self, names: list[str]) -> int:
+    def terminal_count(self, names: list[str], *, since: float) -> int:
         return self._query(
             "SELECT count(*) FROM generations_generation WHERE organization_id = ANY(%s) "
-            "AND status IN ('succeeded', 'failed', 'canceled')",
-            (self.org_ids(names),),
+            "AND status IN ('succeeded', 'failed', 'canceled') AND created_at >= to_timestamp(%s)",
+            (self.org_ids(names), since),
         )[0][0]
 
     def queued_count(self, name: str) -> int:
@@ -190,16 +195,18 @@ class Rig:
             (self.orgs[name]["id"],),
         )[0][0]
 
-    def wait_terminal(self, names: list[str], expected: int, *, timeout_s: float, during=None) -> list[dict]:
+    def wait_terminal(
+        self, names: list[str], expected: int, *, since: float, timeout_s: float, during=None
+    ) -> list[dict]:
         deadline = time.monotonic() + timeout_s
-        while self.terminal_count(names) < expected:
+        while self.terminal_count(names, since=since) < expected:
             if time.monotonic() > deadline:
                 tail = self.stack.log("qcluster")[-3000:]
                 raise TimeoutError(f"{names}: not all {expected} terminal in {timeout_s:.0f} s\n{tail}")
             if during is not None:
                 during()
             time.sleep(0.5)
-        return self.generations(names)
+        return self.generations(names, since=since)
 
     def key_state(self, name: str) -> dict:
         row = self._query(
@@ -221,16 +228,17 @@ class Rig:
             params += (self.orgs[name]["key_id"],)
         return [row[0] for row in self._query(sql, params)]
 
-    def provider_jobs(self, name: str, *, since: float) -> list[tuple[float, float]]:
-        """(created, finish) of every job the provider accepted on this organization's key since `since`."""
+    def provider_jobs(self, name: str, *, since: float, with_ids: bool = False) -> list[tuple]:
+        """(created, finish[, id]) of every job the provider accepted on this organization's key since `since`."""
         key_hash = key_hash_of(self.secrets[name])
-        jobs: list[tuple[float, float]] = []
+        jobs: list[tuple] = []
         for path in (self.stack.directory / "simulator").rglob("*.sqlite3"):
             with closing(sqlite3.connect(path)) as connection:
                 jobs += connection.execute(
-                    "SELECT created_at, finish_at FROM jobs WHERE key_hash = ? AND created_at >= ?", (key_hash, since)
+                    "SELECT created_at, finish_at, id FROM jobs WHERE key_hash = ? AND created_at >= ?",
+                    (key_hash, since),
                 ).fetchall()
-        return sorted(jobs)
+        return sorted(jobs) if with_ids else sorted(job[:2] for job in jobs)
 
 
 def occupancy(jobs: list[tuple[float, float]], start: float, end: float) -> float:
@@ -238,7 +246,7 @@ def occupancy(jobs: list[tuple[float, float]], start: float, end: float) -> floa
     throughput is occupancy / L (Little's law), so occupancy / limit is throughput / ideal."""
     if end <= start:
         return float("nan")
-    busy = sum(max(0.0, min(finish, end) - max(created, start)) for created, finish in jobs)
+    busy = sum(max(0.0, min(job[1], end) - max(job[0], start)) for job in jobs)
     return busy / (end - start)
 
 
