@@ -151,7 +151,7 @@ def test_1_throughput(rig):
 
 
 def test_2_revocation(rig):
-    plan = {"Alpha": n(60), "Bravo": n(90), "Shared": n(90)}
+    plan = {"Alpha": n(80), "Bravo": n(100), "Shared": n(100)}
     revoke_after_s, revoked_for_s = 3.5 * LATENCY_S, 3 * LATENCY_S
     began = time.time()
     seeded = rig.seed(plan)
