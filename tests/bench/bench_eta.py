@@ -26,7 +26,6 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from generations.eachlabs.simulator import set_simulator
 from PIL import Image
 
 from accounts import services as accounts_services
@@ -34,6 +33,7 @@ from generations import queue_estimates, services
 from generations.catalog import validate_inputs
 from generations.eachlabs.client import reset_client
 from generations.models import Generation, Status
+from provider_simulator import set_simulator
 from tests.factories import OrganizationFactory
 from tests.generations.conftest import install_test_simulator
 from tests.generations.queue_rows import set_plan
