@@ -15,6 +15,7 @@ simulated on its own; positions count within the pool the generation waits in.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import heapq
 import itertools
 import random
@@ -33,6 +34,7 @@ from generations.models import IN_FLIGHT, Generation, ProviderKey, Status
 from generations.services import fairness
 from generations.services.polling import expected_processing_s
 from generations.services.provider_keys import provider_key_default_ensure
+from seedance_saas.dependencies import DEPENDENCY_ERRORS
 
 CACHE_KEY = "generations:queue-estimates:v2"
 
@@ -76,11 +78,15 @@ def generation_estimates(*, generations, now: datetime | None = None) -> dict:
 
 def queue_estimates(*, now: datetime | None = None) -> dict[str, Estimate]:
     """Every queued generation's estimate by id (cached for a few seconds; see the module note)."""
-    cached = cache.get(CACHE_KEY)
+    try:
+        cached = cache.get(CACHE_KEY)
+    except DEPENDENCY_ERRORS:  # the cache is down: estimates are a nicety, computed without it
+        cached = None
     if cached is not None:
         return cached
     estimates = simulate(now=now or timezone.now())
-    cache.set(CACHE_KEY, estimates, timeout=settings.GENERATION_ETA_CACHE_S)
+    with contextlib.suppress(*DEPENDENCY_ERRORS):
+        cache.set(CACHE_KEY, estimates, timeout=settings.GENERATION_ETA_CACHE_S)
     return estimates
 
 

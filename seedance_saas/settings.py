@@ -375,6 +375,11 @@ EACHLABS_SIMULATOR_BACKGROUND = env.bool("EACHLABS_SIMULATOR_BACKGROUND", defaul
 EACHLABS_CONNECT_TIMEOUT_S = env.float("EACHLABS_CONNECT_TIMEOUT_S", default=5.0)
 EACHLABS_READ_TIMEOUT_S = env.float("EACHLABS_READ_TIMEOUT_S", default=30.0)
 SEEDANCE_ENABLE_1080P = env.bool("SEEDANCE_ENABLE_1080P", default=False)
+# Two resolution enums meet in the schema: every resolution a generation can show, and those this deployment
+# accepts (no 1080p unless enabled). Named here, so the schema builds without a naming-collision warning.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"ResolutionEnum": ["480p", "720p", "1080p"]}
+if not SEEDANCE_ENABLE_1080P:
+    SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["AcceptedResolutionEnum"] = ["480p", "720p"]
 
 # --- Generation lifecycle (dispatch, polling, deadlines) ---------------------------
 # The provider's limits per key, shared by every worker through the database.
