@@ -33,7 +33,7 @@ test: install
 
 # Mutation testing of the money code (slow, on demand; not part of .ci/run). Configured in pyproject.toml
 # [tool.mutmut]; mutants live in ./mutants. Survivors: `.venv/bin/mutmut results`; one diff: `mutmut show NAME`.
-MUTANTS ?= billing.prices.* billing.services.* billing.selectors.* generations.services.creation.x_generation_create__* \
+MUTANTS ?= billing.prices.* billing.services.* billing.selectors.* generations.services.creation.x_generation_create__* generations.services.creation.x_generation_enqueue__* \
 	generations.services.creation.x_generation_cancel__* generations.services.transitions.x_fail__* \
 	generations.services.finishing.x_commit_success__*
 mutation: install

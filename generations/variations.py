@@ -8,7 +8,6 @@ import uuid
 
 import structlog
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
@@ -17,7 +16,8 @@ from accounts.models import ApiKey, EndUser, Organization, User
 from billing import services as billing
 from generations import catalog, selectors, services
 from generations.catalog import GenerationInputs
-from generations.models import Generation, GenerationEvent, Status
+from generations.models import Generation
+from generations.services import creation
 from seedance_saas.errors import InvalidInput, NotFound
 
 MAX_VARIATIONS = 4
@@ -100,26 +100,11 @@ def generation_create_many(
             for number, generation in enumerate(generations, start=1):
                 # Each hold sees the ones before it (same transaction, the account row locked): the last that
                 # does not fit refuses the whole group and rolls every earlier hold back.
-                billing.spend_authorize(
-                    organization=organization,
-                    end_user=end_user,
-                    source_id=generation.pk,
-                    resolution=inputs.resolution,
-                    duration=inputs.duration,
-                )
-                generation.save(force_insert=True)
-                GenerationEvent.objects.create(
-                    organization=organization,
-                    generation=generation,
-                    to_status=Status.QUEUED,
-                    reason=f"created (variation {number} of {count})",
-                )
+                creation.generation_enqueue(generation=generation, reason=f"created (variation {number} of {count})")
             transaction.on_commit(services.wake_dispatcher)
     except Exception:
         for generation in generations:
-            for name in (generation.image.name, generation.end_image.name):
-                if name:
-                    default_storage.delete(name)
+            creation.generation_files_delete(generation=generation)
         raise
     selectors.generation_active_count_forget(organization_id=organization.pk)
     lifecycle_log.info(

@@ -61,23 +61,10 @@ def generation_create(
     generation.estimated_cost = quote.authorized_amount
     try:
         with transaction.atomic():
-            billing.spend_authorize(
-                organization=organization,
-                end_user=end_user,
-                source_id=generation.pk,
-                resolution=inputs.resolution,
-                duration=inputs.duration,
-            )
-            generation.save(force_insert=True)
-            GenerationEvent.objects.create(
-                organization=organization,
-                generation=generation,
-                to_status=Status.QUEUED,
-                reason=f"retry of {retry_of.pk}" if retry_of else "created",
-            )
+            generation_enqueue(generation=generation, reason=f"retry of {retry_of.pk}" if retry_of else "created")
             transaction.on_commit(wake_dispatcher)
     except Exception:
-        _delete_files(generation.image.name, generation.end_image.name)
+        generation_files_delete(generation=generation)
         raise
     selectors.generation_active_count_forget(organization_id=organization.pk)
     lifecycle_log.info(
@@ -89,6 +76,29 @@ def generation_create(
         duration=inputs.duration,
     )
     return generation
+
+
+def generation_enqueue(*, generation: Generation, reason: str) -> None:
+    """In the caller's transaction: hold the spend of a new, unsaved generation, then insert it as queued with its
+    event. A hold that does not fit raises and rolls back whatever the transaction did before."""
+    billing.spend_authorize(
+        organization=generation.organization,
+        end_user=generation.end_user,
+        source_id=generation.pk,
+        resolution=generation.resolution,
+        duration=generation.duration,
+    )
+    generation.save(force_insert=True)
+    GenerationEvent.objects.create(
+        organization=generation.organization, generation=generation, to_status=Status.QUEUED, reason=reason
+    )
+
+
+def generation_files_delete(*, generation: Generation) -> None:
+    """The input frames stored for a generation that was never saved (its create failed)."""
+    for name in (generation.image.name, generation.end_image.name):
+        if name:
+            default_storage.delete(name)
 
 
 def generation_cancel(*, generation: Generation, reason: str = "canceled by the user") -> Generation:
@@ -138,9 +148,3 @@ def _reopen(field_file) -> File | None:
     if not field_file:
         return None
     return File(default_storage.open(field_file.name, "rb"), name=field_file.name.rsplit("/", 1)[-1])
-
-
-def _delete_files(*names: str) -> None:
-    for name in names:
-        if name:
-            default_storage.delete(name)
